@@ -1,0 +1,1 @@
+"""One module per aggregate: state, ``initial``, ``evolve``, ``decide`` and its Decider."""

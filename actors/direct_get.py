@@ -1,0 +1,113 @@
+"""Batched JetStream direct get, multiplexed over one inbox subscription.
+
+One request (``{"seq", "batch", "next_by_subj"}``) streams back up to ``batch``
+messages and ends with a ``204 EOB`` status that says how many remain. This is
+how aggregates are loaded and the log is tailed: no consumer state on the
+server, so nothing to recover after a server restart (cf. nats.py #504).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+
+
+@dataclass
+class RawEvent:
+    seq: int
+    subject: str
+    data: bytes
+    msg_id: str | None
+
+
+@dataclass
+class _Batch:
+    future: asyncio.Future[int]
+    messages: list[RawEvent] = field(default_factory=list)
+
+
+class DirectGetError(Exception):
+    pass
+
+
+class DirectReader:
+    def __init__(self, nc: NATS, stream: str, *, timeout: float = 5.0) -> None:
+        self._nc = nc
+        self._stream = stream
+        self._timeout = timeout
+        self._prefix = nc.new_inbox()
+        self._sub = None
+        self._pending: dict[str, _Batch] = {}
+        self._counter = 0
+
+    async def start(self) -> None:
+        self._sub = await self._nc.subscribe(f"{self._prefix}.*", cb=self._on_msg, pending_msgs_limit=1_000_000)
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            try:
+                await self._sub.unsubscribe()
+            except Exception:  # connection already closed: nothing to unsubscribe
+                pass
+            self._sub = None
+        for batch in self._pending.values():
+            if not batch.future.done():
+                batch.future.set_exception(DirectGetError("reader stopped"))
+        self._pending.clear()
+
+    async def _on_msg(self, msg: Msg) -> None:
+        token = msg.subject.rsplit(".", 1)[-1]
+        batch = self._pending.get(token)
+        if batch is None or batch.future.done():
+            return
+        headers = msg.headers or {}
+        status = headers.get("Status")
+        if status is not None:
+            if status == "204":  # end of batch
+                batch.future.set_result(int(headers.get("Nats-Num-Pending", "0")))
+            elif status == "404":  # nothing at or after seq
+                batch.future.set_result(0)
+            else:
+                batch.future.set_exception(DirectGetError(f"direct get failed: {status} {headers}"))
+            return
+        batch.messages.append(
+            RawEvent(
+                seq=int(headers["Nats-Sequence"]),
+                subject=headers["Nats-Subject"],
+                data=msg.data,
+                msg_id=headers.get("Nats-Msg-Id"),
+            )
+        )
+
+    async def batch(self, start_seq: int, subject_filter: str, limit: int = 1000) -> tuple[list[RawEvent], int]:
+        """Messages with seq >= ``start_seq`` on ``subject_filter``; returns them and how many remain."""
+        if self._sub is None:
+            raise DirectGetError("reader not started")
+        self._counter += 1
+        token = str(self._counter)
+        batch = _Batch(asyncio.get_running_loop().create_future())
+        self._pending[token] = batch
+        try:
+            request = json.dumps({"seq": max(start_seq, 1), "batch": limit, "next_by_subj": subject_filter})
+            await self._nc.publish(
+                f"$JS.API.DIRECT.GET.{self._stream}", request.encode(), reply=f"{self._prefix}.{token}"
+            )
+            remaining = await asyncio.wait_for(batch.future, self._timeout)
+        finally:
+            self._pending.pop(token, None)
+        return batch.messages, remaining
+
+    async def read_all(self, start_seq: int, subject_filter: str, limit: int = 1000) -> list[RawEvent]:
+        """Every message from ``start_seq`` on, following up until nothing remains."""
+        out: list[RawEvent] = []
+        seq = start_seq
+        while True:
+            messages, remaining = await self.batch(seq, subject_filter, limit)
+            out.extend(messages)
+            if not messages or remaining == 0:
+                return out
+            seq = messages[-1].seq + 1

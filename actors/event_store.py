@@ -1,0 +1,194 @@
+"""The event store: one JetStream stream, one subject per aggregate instance.
+
+* ``append`` publishes with ``Nats-Expected-Last-Subject-Sequence`` (a stale
+  writer gets :class:`ConcurrencyError`) and ``Nats-Msg-Id`` = event id. Several
+  events from one decision go in one atomic batch: all or nothing.
+* Re-publishing events that are already stored is a no-op that answers like the
+  first append (JetStream answers 10071 to such a retry, so we look at what
+  follows the expected sequence and recognise our own event ids).
+* ``load`` folds an aggregate's subject; ``read_from`` tails the whole log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import nats.errors
+import nats.js.errors
+from nats.aio.client import Client as NATS
+from nats.js.api import StorageType, StreamConfig
+
+from actors.decider import Decider
+from actors.direct_get import DirectReader, RawEvent
+from actors.errors import ConcurrencyError
+from bus_contracts.envelope import Envelope, Recorded, decode_recorded, encode_envelope
+from bus_contracts.subjects import ALL_EVENTS, StreamSettings, event_subject
+
+log = logging.getLogger(__name__)
+
+WRONG_LAST_SEQUENCE = 10071
+#: An atomic batch carrying a Nats-Msg-Id the stream has already seen.
+BATCH_DUPLICATE_MSG_ID = 10201
+S = TypeVar("S")
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    #: Stream sequence of the last event written (the aggregate's new version).
+    last_seq: int
+    #: True when every event was already stored (a retried append).
+    duplicate: bool = False
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[S]):
+    state: S
+    #: Stream sequence of the aggregate's last event; 0 for a new aggregate.
+    version: int
+    events: int
+
+
+class EventStore:
+    def __init__(self, nc: NATS, settings: StreamSettings | None = None, *, timeout: float = 5.0) -> None:
+        self.nc = nc
+        self.js = nc.jetstream(timeout=timeout)
+        self.settings = settings or StreamSettings()
+        self._timeout = timeout
+        self._reader = DirectReader(nc, self.settings.name, timeout=timeout)
+
+    # --- lifecycle -------------------------------------------------------------
+
+    def stream_config(self) -> StreamConfig:
+        return StreamConfig(
+            name=self.settings.name,
+            subjects=[ALL_EVENTS],
+            storage=StorageType.FILE if self.settings.storage == "file" else StorageType.MEMORY,
+            num_replicas=self.settings.replicas,
+            duplicate_window=self.settings.duplicate_window_s,
+            allow_direct=True,
+            allow_atomic=True,
+        )
+
+    async def start(self) -> None:
+        """Create (or update) the stream and start the reader."""
+        config = self.stream_config()
+        try:
+            await self.js.add_stream(config)
+        except nats.js.errors.BadRequestError:
+            # Exists with different settings (e.g. replicas changed): update what may change.
+            await self.js.update_stream(config)
+        await self._reader.start()
+
+    async def stop(self) -> None:
+        await self._reader.stop()
+
+    # --- writing ---------------------------------------------------------------
+
+    async def append(self, envelopes: Sequence[Envelope], expected: int) -> AppendResult:
+        """Append events of one aggregate, expecting its subject to end at ``expected``."""
+        if not envelopes:
+            raise ValueError("nothing to append")
+        first = envelopes[0]
+        subject = event_subject(first.aggregate, first.aggregate_id)
+        if any(event_subject(e.aggregate, e.aggregate_id) != subject for e in envelopes):
+            raise ValueError("one append writes to one aggregate")
+        try:
+            if len(envelopes) == 1:
+                ack = await self.js.publish(
+                    subject,
+                    encode_envelope(first),
+                    headers=self._headers(first, expected),
+                    timeout=self._timeout,
+                )
+                return AppendResult(ack.seq)
+            return AppendResult(await self._append_batch(subject, envelopes, expected))
+        except nats.js.errors.APIError as err:
+            if err.err_code not in (WRONG_LAST_SEQUENCE, BATCH_DUPLICATE_MSG_ID):
+                raise
+            return await self._already_stored_or_conflict(subject, envelopes, expected, err.description or "")
+
+    @staticmethod
+    def _headers(envelope: Envelope, expected: int | None) -> dict[str, str]:
+        headers = {"Nats-Msg-Id": envelope.event_id}
+        if expected is not None:
+            headers["Nats-Expected-Last-Subject-Sequence"] = str(expected)
+        if tp := envelope.trace.get("traceparent"):
+            headers["traceparent"] = tp
+        return headers
+
+    async def _append_batch(self, subject: str, envelopes: Sequence[Envelope], expected: int) -> int:
+        batch_id = uuid.uuid4().hex
+        last = len(envelopes)
+        for i, envelope in enumerate(envelopes, start=1):
+            headers = self._headers(envelope, expected if i == 1 else None)
+            headers["Nats-Batch-Id"] = batch_id
+            headers["Nats-Batch-Sequence"] = str(i)
+            if i < last:
+                await self.nc.publish(subject, encode_envelope(envelope), headers=headers)
+                continue
+            headers["Nats-Batch-Commit"] = "1"
+            try:
+                reply = await self.nc.request(subject, encode_envelope(envelope), timeout=self._timeout, headers=headers)
+            except nats.errors.NoRespondersError as err:
+                raise nats.js.errors.NoStreamResponseError from err
+            body = json.loads(reply.data)
+            if "error" in body:
+                raise nats.js.errors.APIError.from_error(body["error"])
+            return int(body["seq"])
+        raise AssertionError("unreachable")
+
+    async def _already_stored_or_conflict(
+        self, subject: str, envelopes: Sequence[Envelope], expected: int, detail: str
+    ) -> AppendResult:
+        following = await self._reader.read_all(expected + 1, subject, limit=len(envelopes))
+        stored = following[: len(envelopes)]
+        if len(stored) == len(envelopes) and all(
+            r.msg_id == e.event_id for r, e in zip(stored, envelopes, strict=True)
+        ):
+            return AppendResult(stored[-1].seq, duplicate=True)
+        raise ConcurrencyError(subject, expected, detail)
+
+    # --- reading ---------------------------------------------------------------
+
+    async def read_subject(self, aggregate: str, aggregate_id: str, after: int = 0) -> list[Recorded]:
+        raw = await self._reader.read_all(after + 1, event_subject(aggregate, aggregate_id))
+        return [_decode(r) for r in raw]
+
+    async def load(self, decider: Decider[S], aggregate_id: str) -> Loaded[S]:
+        return await self.catch_up(decider, aggregate_id, decider.initial(), 0)
+
+    async def catch_up(self, decider: Decider[S], aggregate_id: str, state: S, version: int) -> Loaded[S]:
+        """Fold whatever was appended to the aggregate after ``version``."""
+        records = await self.read_subject(decider.aggregate, aggregate_id, after=version)
+        if records:
+            state = decider.fold(state, (r.event for r in records))
+            version = records[-1].seq
+        return Loaded(state, version, len(records))
+
+    async def read_from(self, start_seq: int, limit: int = 1000) -> tuple[list[Recorded], int]:
+        """Up to ``limit`` events of any aggregate from ``start_seq``; and how many remain."""
+        raw, remaining = await self._reader.batch(start_seq, ALL_EVENTS, limit)
+        return [_decode(r) for r in raw], remaining
+
+    async def last_seq(self) -> int:
+        info = await self.js.stream_info(self.settings.name)
+        return info.state.last_seq
+
+    async def watch(self, on_event: Callable[[], None]) -> Callable[[], asyncio.Future[None]]:
+        """Call ``on_event`` whenever anything is appended (a wake-up, not a delivery)."""
+
+        async def cb(_msg: object) -> None:
+            on_event()
+
+        sub = await self.nc.subscribe(ALL_EVENTS, cb=cb, pending_msgs_limit=1_000_000)
+        return sub.unsubscribe
+
+
+def _decode(raw: RawEvent) -> Recorded:
+    return decode_recorded(raw.seq, raw.subject, raw.data)

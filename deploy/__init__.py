@@ -1,0 +1,1 @@
+"""How to run the stack: the embedded single-node launcher (`unpod up`) and its configs."""
