@@ -134,7 +134,9 @@ class EventStore:
                 continue
             headers["Nats-Batch-Commit"] = "1"
             try:
-                reply = await self.nc.request(subject, encode_envelope(envelope), timeout=self._timeout, headers=headers)
+                reply = await self.nc.request(
+                    subject, encode_envelope(envelope), timeout=self._timeout, headers=headers
+                )
             except nats.errors.NoRespondersError as err:
                 raise nats.js.errors.NoStreamResponseError from err
             body = json.loads(reply.data)

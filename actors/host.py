@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from actors.decider import Decider
-from actors.errors import ConcurrencyError, Rejected
+from actors.errors import ConcurrencyError, NotFound, Rejected
 from actors.event_store import EventStore
 from bus_contracts.commands import Command
 from bus_contracts.envelope import Envelope, Event, seal
+from bus_contracts.subjects import is_valid_aggregate_id
 
 log = logging.getLogger(__name__)
 S = TypeVar("S")
@@ -141,7 +142,7 @@ class Actor(Generic[S]):
         for attempt in range(3):
             try:
                 return (await store.append(envelopes, self.version)).last_seq
-            except (TimeoutError, asyncio.TimeoutError):
+            except TimeoutError:
                 if attempt == 2:
                     raise
                 log.warning("append to %s timed out; retrying the same events", self.aggregate_id)
@@ -168,6 +169,9 @@ class ActorHost(Generic[S]):
         self._actors: dict[str, Actor[S]] = {}
 
     def _actor(self, aggregate_id: str) -> Actor[S]:
+        if not is_valid_aggregate_id(aggregate_id):
+            # No such id can exist; answer like any unknown id instead of failing on the subject.
+            raise NotFound(f"{self.decider.aggregate} not found")
         actor = self._actors.get(aggregate_id)
         if actor is None or actor.task.done():
             actor = self._actors[aggregate_id] = Actor(self, aggregate_id)

@@ -9,7 +9,7 @@ field inside a known payload is ignored. Neither ever raises.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
 import msgspec
@@ -87,7 +87,7 @@ def new_event_id() -> str:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def seal(

@@ -65,7 +65,9 @@ class EmbeddedNats:
             "--ports_file_dir", str(ports_dir),
             "-l", str(log_path),
         ]  # fmt: skip
-        self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         deadline = time.monotonic() + timeout
         ports_file = ports_dir / f"nats-server_{self.process.pid}.ports"
         while time.monotonic() < deadline:

@@ -39,3 +39,55 @@ async def store(nc) -> AsyncIterator[EventStore]:
     await s.start()
     yield s
     await s.stop()
+
+
+# --- a running node (API + projector) on loopback ---------------------------
+
+from dataclasses import dataclass  # noqa: E402
+
+import httpx  # noqa: E402
+
+from api.bootstrap import create_project_with_key  # noqa: E402
+from api.node import Node  # noqa: E402
+from api.server import ApiServer  # noqa: E402
+from api.settings import Settings  # noqa: E402
+
+
+@dataclass
+class Stack:
+    node: Node
+    server: ApiServer
+    url: str
+    api_key: str
+    project_id: str
+
+    def http(self, api_key: str | None = None) -> httpx.AsyncClient:
+        key = self.api_key if api_key is None else api_key
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10)
+
+
+async def start_stack(data_dir, nats_url: str) -> Stack:
+    node = Node(Settings(data_dir=data_dir, host="127.0.0.1", port=0), nats_url)
+    await node.start()
+    server = ApiServer(node, "127.0.0.1", 0)
+    try:
+        await server.start()
+        creds = await create_project_with_key(node, "default")
+    except BaseException:
+        await server.stop()
+        await node.stop()
+        raise
+    return Stack(node, server, server.url, creds.api_key, creds.project_id)
+
+
+async def stop_stack(stack: Stack) -> None:
+    await stack.server.stop()
+    await stack.node.stop()
+
+
+@pytest.fixture
+async def stack(tmp_path, nats_url) -> AsyncIterator[Stack]:
+    s = await start_stack(tmp_path / "node", nats_url)
+    yield s
+    await stop_stack(s)

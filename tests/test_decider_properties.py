@@ -15,7 +15,7 @@ from actors.decider import Decider
 from actors.deciders import access, number, pipe, trunk
 from actors.errors import Rejected
 from bus_contracts import commands as c
-from bus_contracts.envelope import decode_payload, decode_envelope, encode_envelope, seal
+from bus_contracts.envelope import decode_envelope, decode_payload, encode_envelope, seal
 from bus_contracts.events import PipeConfig, ProviderTrunkConfig, SipTrunkConfig
 
 # Mostly valid values, some invalid ones: the interesting sequences need commands that succeed.
@@ -101,14 +101,20 @@ trunk_commands = st.one_of(
 )
 project_commands = st.builds(c.CreateProject, project_id=projects, name=names)
 key_commands = st.one_of(
-    st.builds(c.IssueApiKey, project_id=projects, name=names, key_hash=st.sampled_from(["h1", "h2"]), prefix=st.just("sk")),
+    st.builds(
+        c.IssueApiKey, project_id=projects, name=names, key_hash=st.sampled_from(["h1", "h2"]), prefix=st.just("sk")
+    ),
     st.builds(c.RevokeApiKey, project_id=projects),
 )
 
 CASES = [
     # (decider, the command that usually opens a sequence, any command)
     (pipe.DECIDER, st.builds(c.CreatePipe, project_id=st.just("prj_a"), config=pipe_configs), pipe_commands),
-    (number.DECIDER, st.builds(c.AddNumber, project_id=st.just("prj_a"), number=e164, source=st.just("byon")), number_commands),
+    (
+        number.DECIDER,
+        st.builds(c.AddNumber, project_id=st.just("prj_a"), number=e164, source=st.just("byon")),
+        number_commands,
+    ),
     (trunk.DECIDER, trunk_commands, trunk_commands),
     (access.PROJECT_DECIDER, project_commands, project_commands),
     (access.KEY_DECIDER, key_commands, key_commands),
@@ -131,7 +137,12 @@ def run(decider: Decider, commands):
 
 
 def round_trip(event):
-    env = seal(event, aggregate_id="agg_1", project_id="prj_a", trace={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"})
+    env = seal(
+        event,
+        aggregate_id="agg_1",
+        project_id="prj_a",
+        trace={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"},
+    )
     back = decode_envelope(encode_envelope(env))
     assert back == env
     return decode_payload(back)

@@ -64,9 +64,7 @@ class TestPipe:
 
     def test_delete_with_numbers_names_them(self):
         linked = e.PipeNumberLinked(number_id="num_14155550100")
-        given(pipe.DECIDER, CREATED, linked).when(c.DeletePipe(project_id=P)).then_refused(
-            Conflict, "num_14155550100"
-        )
+        given(pipe.DECIDER, CREATED, linked).when(c.DeletePipe(project_id=P)).then_refused(Conflict, "num_14155550100")
 
     def test_delete_after_unlink(self):
         history = (CREATED, e.PipeNumberLinked(number_id="n1"), e.PipeNumberUnlinked(number_id="n1"))
@@ -103,7 +101,12 @@ class TestNumber:
         assert s.state.status == "assigned"
         s = given(number.DECIDER, ADDED, e.NumberAttached(pipe_id="pipe_1"), e.NumberCallStarted(call_id="call_1"))
         assert s.state.status == "in_call"
-        history = (ADDED, e.NumberAttached(pipe_id="p"), e.NumberCallStarted(call_id="c"), e.NumberCallEnded(call_id="c"))
+        history = (
+            ADDED,
+            e.NumberAttached(pipe_id="p"),
+            e.NumberCallStarted(call_id="c"),
+            e.NumberCallEnded(call_id="c"),
+        )
         assert given(number.DECIDER, *history).state.status == "assigned"
 
     def test_attach_taken_number_conflicts(self):

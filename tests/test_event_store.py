@@ -72,7 +72,9 @@ async def test_batch_is_all_or_nothing(store: EventStore):
     await store.append([renamed("winner")], expected=r.last_seq)
     with pytest.raises(ConcurrencyError):
         await store.append([renamed("l1"), renamed("l2")], expected=r.last_seq)
-    names = [rec.event.name for rec in await store.read_subject("pipe", "pipe_1") if isinstance(rec.event, e.PipeUpdated)]
+    names = [
+        rec.event.name for rec in await store.read_subject("pipe", "pipe_1") if isinstance(rec.event, e.PipeUpdated)
+    ]
     assert names == ["winner"]
 
 
@@ -89,7 +91,8 @@ async def test_concurrent_appenders_exactly_one_wins_per_sequence(nats_url, stor
         for round_no in range(5):
             envs = [renamed(f"r{round_no}w{i}") for i in range(writers)]
             results = await asyncio.gather(
-                *(s.append([env], expected=expected) for s, env in zip(stores, envs)), return_exceptions=True
+                *(s.append([env], expected=expected) for s, env in zip(stores, envs, strict=True)),
+                return_exceptions=True,
             )
             wins = [r for r in results if not isinstance(r, BaseException)]
             losses = [r for r in results if isinstance(r, BaseException)]
@@ -109,7 +112,7 @@ async def test_concurrent_appenders_exactly_one_wins_per_sequence(nats_url, stor
 async def test_reload_equals_state_built_while_writing(store: EventStore):
     state = pipe.initial()
     version = 0
-    for env, ev in [(created(), None)] + [(renamed(f"n{i}"), None) for i in range(50)]:
+    for env in [created()] + [renamed(f"n{i}") for i in range(50)]:
         result = await store.append([env], expected=version)
         version = result.last_seq
     for rec in await store.read_subject("pipe", "pipe_1"):

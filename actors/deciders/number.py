@@ -138,7 +138,9 @@ def decide(command: c.Command, state: NumberState) -> Sequence[Event]:
                 return []
             _owned(state, command.project_id)
             if state.pipe_id is not None:
-                raise Conflict(f"number {state.number} is attached to pipe {state.pipe_id}; detach it before releasing it")
+                raise Conflict(
+                    f"number {state.number} is attached to pipe {state.pipe_id}; detach it before releasing it"
+                )
             return [e.NumberReleased()]
     raise TypeError(f"number cannot handle {type(command).__name__}")
 

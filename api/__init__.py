@@ -1,0 +1,1 @@
+"""The Litestar app: management REST API, health, OpenAPI; later the WebSocket doors."""

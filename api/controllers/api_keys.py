@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from litestar import Controller, delete, get, post
+from litestar.params import FromPath, JSONBody
+
+from api import dto, views
+from api.deps import ManagementDep, NodeDep, PrincipalDep, ReadsDep, TraceDep
+
+
+class ApiKeyController(Controller):
+    path = "/v1/api-keys"
+    tags = ["api keys"]
+
+    @get(summary="List the project's API keys (never their secrets)")
+    async def list_keys(self, principal: PrincipalDep, reads: ReadsDep) -> dto.ApiKeyList:
+        return dto.ApiKeyList(data=[views.api_key(r) for r in await reads.api_keys(principal.project_id)])
+
+    @post(summary="Issue a new API key for this project; the secret is shown once")
+    async def issue(
+        self,
+        principal: PrincipalDep,
+        data: JSONBody[dto.ApiKeyCreate],
+        management: ManagementDep,
+        node: NodeDep,
+        trace: TraceDep,
+    ) -> dto.ApiKeyCreated:
+        written = await management.issue_api_key(principal.project_id, data.name, trace=trace)
+        await node.projector.wait_for(written.seq, node.settings.read_your_writes_timeout_s)
+        token = written.extra["token"]
+        return dto.ApiKeyCreated(
+            key_id=written.id, project_id=principal.project_id, name=data.name, prefix=token[:11], key=token
+        )
+
+    @delete("/{key_id:str}", summary="Revoke an API key")
+    async def revoke(
+        self, principal: PrincipalDep, key_id: FromPath[str], management: ManagementDep, node: NodeDep, trace: TraceDep
+    ) -> None:
+        written = await management.revoke_api_key(principal.project_id, key_id, trace=trace)
+        await node.projector.wait_for(written.seq, node.settings.read_your_writes_timeout_s)

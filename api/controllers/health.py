@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from litestar import Controller, Response, get
+
+from api import dto
+from api.deps import NodeDep
+
+
+class HealthController(Controller):
+    tags = ["health"]
+    security = []
+
+    @get("/healthz", summary="The process is up")
+    async def healthz(self) -> dto.Health:
+        return dto.Health(status="ok")
+
+    @get("/readyz", summary="NATS connected and this node's read model caught up (503 otherwise)")
+    async def readyz(self, node: NodeDep) -> Response[dto.Readiness]:
+        r = await node.readiness()
+        body = dto.Readiness(**r)
+        return Response(body, status_code=200 if body.ready else 503)

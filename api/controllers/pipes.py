@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import msgspec
+from litestar import Controller, delete, get, patch, post
+from litestar.params import FromPath, JSONBody
+
+from actors.errors import NotFound
+from api import dto, views
+from api.deps import ManagementDep, NodeDep, PrincipalDep, ReadsDep, TraceDep
+from api.node import Node
+from bus_contracts.events import PipeConfig
+from projections.read_model import ReadModel
+
+
+async def _read(node: Node, reads: ReadModel, project_id: str, pipe_id: str, seq: int) -> dto.Pipe:
+    await node.projector.wait_for(seq, node.settings.read_your_writes_timeout_s)
+    row = await reads.pipe(project_id, pipe_id)
+    if row is None:
+        raise NotFound("pipe not found")
+    return views.pipe(row)
+
+
+class PipeController(Controller):
+    path = "/v1/pipes"
+    tags = ["pipes"]
+
+    @get(summary="List the project's Speech Pipes")
+    async def list_pipes(self, principal: PrincipalDep, reads: ReadsDep) -> dto.PipeList:
+        return dto.PipeList(data=[views.pipe(r) for r in await reads.pipes(principal.project_id)])
+
+    @post(summary="Create a Speech Pipe")
+    async def create_pipe(
+        self,
+        principal: PrincipalDep,
+        data: JSONBody[dto.PipeCreate],
+        management: ManagementDep,
+        node: NodeDep,
+        reads: ReadsDep,
+        trace: TraceDep,
+    ) -> dto.Pipe:
+        config = PipeConfig(
+            name=data.name,
+            voice_profile_id=data.voice_profile,
+            agent_id=data.agent_id,
+            agent_endpoint=data.agent_endpoint,
+            recording=data.recording,
+            max_call_duration_s=data.max_call_duration_s,
+            first_speaker=data.first_speaker,
+        )
+        written = await management.create_pipe(principal.project_id, config, trace=trace)
+        return await _read(node, reads, principal.project_id, written.id, written.seq)
+
+    @get("/{pipe_id:str}", summary="Get a Speech Pipe")
+    async def get_pipe(self, principal: PrincipalDep, pipe_id: FromPath[str], reads: ReadsDep) -> dto.Pipe:
+        row = await reads.pipe(principal.project_id, pipe_id)
+        if row is None:
+            raise NotFound("pipe not found")
+        return views.pipe(row)
+
+    @patch("/{pipe_id:str}", summary="Change some fields of a Speech Pipe")
+    async def update_pipe(
+        self,
+        principal: PrincipalDep,
+        pipe_id: FromPath[str],
+        data: JSONBody[dto.PipeUpdate],
+        management: ManagementDep,
+        node: NodeDep,
+        reads: ReadsDep,
+        trace: TraceDep,
+    ) -> dto.Pipe:
+        changes = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
+        if "voice_profile" in changes:
+            changes["voice_profile_id"] = changes.pop("voice_profile")
+        written = await management.update_pipe(principal.project_id, pipe_id, changes, trace=trace)
+        return await _read(node, reads, principal.project_id, pipe_id, written.seq)
+
+    @delete(
+        "/{pipe_id:str}",
+        summary="Delete a Speech Pipe",
+        description="Refused with 409 while numbers are attached: detach them first so no call is routed to a deleted pipe.",
+    )
+    async def delete_pipe(
+        self, principal: PrincipalDep, pipe_id: FromPath[str], management: ManagementDep, node: NodeDep, trace: TraceDep
+    ) -> None:
+        written = await management.delete_pipe(principal.project_id, pipe_id, trace=trace)
+        await node.projector.wait_for(written.seq, node.settings.read_your_writes_timeout_s)

@@ -1,0 +1,75 @@
+"""Every error leaves as one JSON shape: ``{status_code, code, message, detail}``."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from actors.errors import Rejected
+from actors.host import TooManyConflicts
+from api.dto import Error
+from projections.projector import ProjectionTimeout
+
+log = logging.getLogger(__name__)
+
+_STATUS = {"not_found": 404, "conflict": 409, "invalid": 422}
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+          409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited"}  # fmt: skip
+
+
+def _response(status: int, code: str, message: str, extra: list | None = None) -> Response[Error]:
+    return Response(
+        Error(status_code=status, code=code, message=message, detail=message, extra=extra),
+        status_code=status,
+        media_type=MediaType.JSON,
+    )
+
+
+def rejected(_: Request, exc: Rejected) -> Response[Error]:
+    return _response(_STATUS.get(exc.code, 400), exc.code, exc.message)
+
+
+def validation(request: Request, exc: ValidationException) -> Response[Error]:
+    extra = exc.extra if isinstance(exc.extra, list) else None
+    parts = []
+    for item in extra or []:
+        if isinstance(item, dict):
+            key = item.get("key")
+            msg = item.get("message", "")
+            parts.append(f"{key}: {msg}" if key else str(msg))
+    message = "; ".join(parts) or exc.detail or "invalid request"
+    return _response(400, "bad_request", f"invalid request: {message}", extra)
+
+
+def http(_: Request, exc: HTTPException) -> Response[Error]:
+    status = exc.status_code
+    return _response(status, _CODES.get(status, "error"), exc.detail or "error")
+
+
+def projection_timeout(_: Request, exc: ProjectionTimeout) -> Response[Error]:
+    return _response(
+        504,
+        "read_model_behind",
+        f"the change was stored, but this node's read model is behind ({exc}); read it again shortly",
+    )
+
+
+def conflicts(_: Request, exc: TooManyConflicts) -> Response[Error]:
+    return _response(409, "conflict", f"too many concurrent changes to the same resource; retry ({exc})")
+
+
+def internal(request: Request, exc: Exception) -> Response[Error]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _response(500, "internal", "internal error; the request may be retried")
+
+
+HANDLERS = {
+    Rejected: rejected,
+    ValidationException: validation,
+    HTTPException: http,
+    ProjectionTimeout: projection_timeout,
+    TooManyConflicts: conflicts,
+    Exception: internal,
+}

@@ -1,0 +1,90 @@
+"""A node: the one owner of the process's connections and background tasks.
+
+Start order: NATS -> event store -> secrets -> projector -> read model ->
+management actors. Stop runs the reverse, every step bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import nats
+from nats.aio.client import Client as NATS
+
+from actors.event_store import EventStore
+from actors.management import Management
+from actors.secrets import SecretStore
+from api.settings import Settings
+from projections.projector import Projector
+from projections.read_model import ReadModel
+
+log = logging.getLogger(__name__)
+
+
+class Node:
+    def __init__(self, settings: Settings, nats_url: str) -> None:
+        self.settings = settings
+        self.nats_url = nats_url
+        self.nc: NATS | None = None
+        self.store: EventStore | None = None
+        self.management: Management | None = None
+        self.projector: Projector | None = None
+        self.reads: ReadModel | None = None
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()  # never leave half a node running (threads, tasks, sockets)
+            raise
+
+    async def _start(self) -> None:
+        self.nc = await nats.connect(
+            self.nats_url.split(","),
+            name="unpod-node",
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            connect_timeout=5,
+        )
+        self.store = EventStore(self.nc, self.settings.stream)
+        await self.store.start()
+        secrets = SecretStore(self.nc.jetstream(), replicas=self.settings.stream.replicas)
+        await secrets.start()
+        self.projector = Projector(self.store, self.settings.read_model_path)
+        await self.projector.start()
+        self.reads = ReadModel(self.settings.read_model_path)
+        await self.reads.start()
+        self.management = Management(self.store, secrets)
+
+    async def stop(self) -> None:
+        steps = [
+            self.management.stop() if self.management else None,
+            self.reads.stop() if self.reads else None,
+            self.projector.stop() if self.projector else None,
+            self.store.stop() if self.store else None,
+        ]
+        for step in steps:
+            if step is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(step, 5)
+        if self.nc is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.nc.drain(), 5)
+
+    async def readiness(self) -> dict[str, object]:
+        """Ready when NATS is connected and the read model has caught up with the log."""
+        connected = bool(self.nc and self.nc.is_connected)
+        last = None
+        if connected and self.store is not None:
+            with contextlib.suppress(Exception):
+                last = await asyncio.wait_for(self.store.last_seq(), 1.0)
+        position = self.projector.position if self.projector else 0
+        caught_up = last is not None and position >= last
+        return {
+            "ready": connected and caught_up,
+            "nats_connected": connected,
+            "projection_position": position,
+            "stream_last_seq": last,
+        }

@@ -1,0 +1,168 @@
+"""Consumes the event log into the SQLite read model.
+
+One writer connection (WAL). Each batch of events and the checkpoint (the last
+stream sequence applied) are committed in one transaction, so a restart resumes
+exactly where the last commit ended and never applies an event twice.
+
+Tailing uses batched direct gets from the checkpoint; a core subscription on the
+event subjects only wakes the loop up, and a periodic poll covers missed wake-ups
+(e.g. across a reconnect). Writers call :meth:`wait_for` with the sequence of
+their last event to answer only once their own change is readable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import aiosqlite
+
+from actors.event_store import EventStore
+from bus_contracts.envelope import Recorded
+from projections.handlers import HANDLERS
+from projections.schema import SCHEMA
+
+log = logging.getLogger(__name__)
+CHECKPOINT = "main"
+
+
+class ProjectionTimeout(Exception):
+    pass
+
+
+async def open_writer(path: str | Path) -> aiosqlite.Connection:
+    db = await aiosqlite.connect(str(path), isolation_level=None)
+    await db.execute("PRAGMA journal_mode=WAL")
+    await db.execute("PRAGMA synchronous=NORMAL")
+    await db.executescript(SCHEMA)
+    return db
+
+
+class Projector:
+    def __init__(
+        self,
+        store: EventStore,
+        db_path: str | Path,
+        *,
+        batch_size: int = 500,
+        poll_interval: float = 1.0,
+        on_applied: Callable[[list[Recorded]], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.db_path = Path(db_path)
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.on_applied = on_applied
+        self.position = 0
+        self.last_applied_at = 0.0
+        self._db: aiosqlite.Connection | None = None
+        self._wake = asyncio.Event()
+        self._advanced = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._unwatch: Callable[[], object] | None = None
+        self.errors = 0
+
+    async def start(self) -> None:
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await open_writer(self.db_path)
+        async with self._db.execute("SELECT seq FROM checkpoint WHERE name = ?", (CHECKPOINT,)) as cur:
+            row = await cur.fetchone()
+        self.position = row[0] if row else 0
+        self._unwatch = await self.store.watch(self._wake.set)
+        self._task = asyncio.create_task(self._run(), name="projector")
+
+    async def stop(self) -> None:
+        if self._unwatch is not None:
+            with contextlib.suppress(Exception):
+                await self._unwatch()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _run(self) -> None:
+        backoff = 0.05
+        while True:
+            try:
+                applied = await self.step()
+                backoff = 0.05
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # NATS hiccup, reconnect in progress: retry, bounded backoff
+                self.errors += 1
+                log.exception("projector step failed; retrying in %.2fs", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 2.0)
+                continue
+            if applied:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
+    async def step(self) -> int:
+        """Apply the next batch; returns how many events were applied."""
+        records, _remaining = await self.store.read_from(self.position + 1, self.batch_size)
+        if not records:
+            return 0
+        await self.apply(records)
+        return len(records)
+
+    async def apply(self, records: list[Recorded]) -> None:
+        db = self._db
+        assert db is not None
+        await db.execute("BEGIN")
+        try:
+            for rec in records:
+                handler = HANDLERS.get(type(rec.event))
+                if handler is not None:  # events this read model does not need (or cannot read)
+                    await handler(db, rec)
+            await db.execute(
+                "INSERT INTO checkpoint(name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq",
+                (CHECKPOINT, records[-1].seq),
+            )
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        self.position = records[-1].seq
+        self.last_applied_at = time.monotonic()
+        if self.on_applied is not None:
+            self.on_applied(records)
+        async with self._advanced:
+            self._advanced.notify_all()
+
+    async def wait_for(self, seq: int, timeout: float = 5.0) -> None:
+        """Return once events up to ``seq`` are readable; ``ProjectionTimeout`` otherwise."""
+        if self.position >= seq:
+            return
+        self._wake.set()
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._advanced:
+                    await self._advanced.wait_for(lambda: self.position >= seq)
+        except TimeoutError as exc:
+            raise ProjectionTimeout(f"read model at {self.position}, waited {timeout}s for {seq}") from exc
+
+
+async def rebuild(store: EventStore, db_path: str | Path, *, batch_size: int = 1000) -> int:
+    """Build a read model from an empty database by replaying the whole log."""
+    path = Path(db_path)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240 - offline tool, before any I/O starts
+    projector = Projector(store, path, batch_size=batch_size)
+    projector._db = await open_writer(path)
+    try:
+        while await projector.step():
+            pass
+        return projector.position
+    finally:
+        await projector._db.close()
+        projector._db = None

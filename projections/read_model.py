@@ -1,0 +1,113 @@
+"""Queries against the read model. A separate read-only connection: WAL lets
+reads run while the projector writes. Every query is scoped to a project."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+Row = dict[str, Any]
+_JSON_COLUMNS = {"capabilities", "config", "numbers"}
+
+
+def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
+    row = {}
+    for (name, *_), value in zip(cursor.description, values, strict=True):
+        row[name] = json.loads(value) if name in _JSON_COLUMNS and value is not None else value
+    return row
+
+
+class ReadModel:
+    def __init__(self, db_path: str | Path) -> None:
+        self.db_path = Path(db_path)
+        self._db: aiosqlite.Connection | None = None
+
+    async def start(self) -> None:
+        # The projector creates the schema before this opens (read-only) connection.
+        self._db = await aiosqlite.connect(f"file:{self.db_path}?mode=ro", uri=True)
+        self._db.row_factory = _row
+
+    async def stop(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _all(self, sql: str, *args: Any) -> list[Row]:
+        assert self._db is not None
+        async with self._db.execute(sql, args) as cur:
+            return list(await cur.fetchall())
+
+    async def _one(self, sql: str, *args: Any) -> Row | None:
+        rows = await self._all(sql, *args)
+        return rows[0] if rows else None
+
+    # --- keys and projects ---
+
+    async def api_key(self, key_id: str) -> Row | None:
+        return await self._one("SELECT * FROM api_keys WHERE key_id = ?", key_id)
+
+    async def api_keys(self, project_id: str) -> list[Row]:
+        return await self._all(
+            "SELECT key_id, project_id, name, prefix, revoked, created_at, revoked_at FROM api_keys"
+            " WHERE project_id = ? ORDER BY created_at, key_id",
+            project_id,
+        )
+
+    async def project(self, project_id: str) -> Row | None:
+        return await self._one("SELECT * FROM projects WHERE project_id = ?", project_id)
+
+    # --- pipes ---
+
+    async def pipes(self, project_id: str) -> list[Row]:
+        rows = await self._all("SELECT * FROM pipes WHERE project_id = ? ORDER BY created_at, pipe_id", project_id)
+        attached = await self._all(
+            "SELECT number_id, pipe_id FROM numbers WHERE project_id = ? AND pipe_id IS NOT NULL ORDER BY number",
+            project_id,
+        )
+        by_pipe: dict[str, list[str]] = {}
+        for n in attached:
+            by_pipe.setdefault(n["pipe_id"], []).append(n["number_id"])
+        for r in rows:
+            r["numbers"] = by_pipe.get(r["pipe_id"], [])
+        return rows
+
+    async def pipe(self, project_id: str, pipe_id: str) -> Row | None:
+        row = await self._one("SELECT * FROM pipes WHERE project_id = ? AND pipe_id = ?", project_id, pipe_id)
+        if row is not None:
+            numbers = await self._all("SELECT number_id FROM numbers WHERE pipe_id = ? ORDER BY number", pipe_id)
+            row["numbers"] = [n["number_id"] for n in numbers]
+        return row
+
+    # --- numbers ---
+
+    async def numbers(
+        self, project_id: str, *, status: str | None = None, pipe_id: str | None = None, trunk_id: str | None = None
+    ) -> list[Row]:
+        sql = "SELECT * FROM numbers WHERE project_id = ?"
+        args: list[Any] = [project_id]
+        for column, value in (("status", status), ("pipe_id", pipe_id), ("trunk_id", trunk_id)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                args.append(value)
+        return await self._all(sql + " ORDER BY number", *args)
+
+    async def number(self, project_id: str, number_id: str) -> Row | None:
+        return await self._one("SELECT * FROM numbers WHERE project_id = ? AND number_id = ?", project_id, number_id)
+
+    # --- trunks ---
+
+    async def trunks(self, project_id: str) -> list[Row]:
+        return await self._all("SELECT * FROM trunks WHERE project_id = ? ORDER BY created_at, trunk_id", project_id)
+
+    async def trunk(self, project_id: str, trunk_id: str) -> Row | None:
+        return await self._one("SELECT * FROM trunks WHERE project_id = ? AND trunk_id = ?", project_id, trunk_id)
+
+    async def dump(self, table: str) -> list[tuple[Any, ...]]:
+        """Every row of a table in key order (for rebuild comparisons)."""
+        assert self._db is not None
+        async with self._db.execute(f"SELECT * FROM {table} ORDER BY 1") as cur:  # noqa: S608 - fixed table names
+            return [tuple(r.values()) for r in await cur.fetchall()]

@@ -1,0 +1,69 @@
+"""Read model tables. Every value is derived from events (times from envelopes),
+so replaying the log into an empty database reproduces the tables exactly."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS checkpoint (
+    name TEXT PRIMARY KEY,
+    seq  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS projects (
+    project_id TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id     TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    key_hash   TEXT NOT NULL,
+    prefix     TEXT NOT NULL,
+    revoked    INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE INDEX IF NOT EXISTS api_keys_project ON api_keys(project_id);
+CREATE TABLE IF NOT EXISTS pipes (
+    pipe_id             TEXT PRIMARY KEY,
+    project_id          TEXT NOT NULL,
+    name                TEXT NOT NULL,
+    voice_profile_id    TEXT,
+    agent_id            TEXT,
+    agent_endpoint      TEXT,
+    recording           INTEGER NOT NULL,
+    max_call_duration_s INTEGER NOT NULL,
+    first_speaker       TEXT NOT NULL,
+    created_at          TEXT NOT NULL,
+    updated_at          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pipes_project ON pipes(project_id, created_at);
+CREATE TABLE IF NOT EXISTS numbers (
+    number_id    TEXT PRIMARY KEY,
+    project_id   TEXT NOT NULL,
+    number       TEXT NOT NULL,
+    source       TEXT NOT NULL,
+    trunk_id     TEXT,
+    country      TEXT,
+    capabilities TEXT NOT NULL,
+    pipe_id      TEXT,
+    active_calls INTEGER NOT NULL DEFAULT 0,
+    status       TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS numbers_project ON numbers(project_id, number);
+CREATE INDEX IF NOT EXISTS numbers_pipe ON numbers(pipe_id);
+CREATE TABLE IF NOT EXISTS trunks (
+    trunk_id   TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    type       TEXT NOT NULL,
+    config     TEXT NOT NULL,
+    numbers    TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trunks_project ON trunks(project_id, created_at);
+"""
+
+#: Tables a rebuild compares; the checkpoint is bookkeeping.
+TABLES = ("projects", "api_keys", "pipes", "numbers", "trunks")

@@ -1,0 +1,43 @@
+"""The Unpod SDK: the management client (``AsyncClient``, ``Client``).
+
+The AgentRunner side (``AgentRunner``, ``CallContext``) lands with the orchestrator.
+"""
+
+from unpod.client import AsyncClient, Client
+from unpod.errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    ConnectionFailed,
+    NotFoundError,
+    PermissionDeniedError,
+    ServerError,
+    UnpodError,
+    UnprocessableError,
+)
+from unpod.models import ApiKey, CreatedApiKey, Number, Pipe, Trunk, TrunkSync, VoiceProfile
+
+__all__ = [
+    "APIError",
+    "ApiKey",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConfigurationError",
+    "ConflictError",
+    "ConnectionFailed",
+    "CreatedApiKey",
+    "NotFoundError",
+    "Number",
+    "PermissionDeniedError",
+    "Pipe",
+    "ServerError",
+    "Trunk",
+    "TrunkSync",
+    "UnpodError",
+    "UnprocessableError",
+    "VoiceProfile",
+]
