@@ -23,6 +23,14 @@ from projections.read_model import ReadModel
 log = logging.getLogger(__name__)
 
 
+async def _log_nats_error(exc: Exception) -> None:
+    log.warning("nats: %s", exc or type(exc).__name__)
+
+
+async def _log_reconnect() -> None:
+    log.info("nats: reconnected")
+
+
 class Node:
     def __init__(self, settings: Settings, nats_url: str) -> None:
         self.settings = settings
@@ -32,6 +40,11 @@ class Node:
         self.management: Management | None = None
         self.projector: Projector | None = None
         self.reads: ReadModel | None = None
+        self._stopping = False
+
+    async def _on_disconnect(self) -> None:
+        if not self._stopping:
+            log.warning("nats: disconnected; reconnecting")
 
     async def start(self) -> None:
         try:
@@ -47,6 +60,9 @@ class Node:
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
             connect_timeout=5,
+            error_cb=_log_nats_error,
+            disconnected_cb=self._on_disconnect,
+            reconnected_cb=_log_reconnect,
         )
         self.store = EventStore(self.nc, self.settings.stream)
         await self.store.start()
@@ -59,6 +75,7 @@ class Node:
         self.management = Management(self.store, secrets)
 
     async def stop(self) -> None:
+        self._stopping = True
         steps = [
             self.management.stop() if self.management else None,
             self.reads.stop() if self.reads else None,

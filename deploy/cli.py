@@ -1,0 +1,163 @@
+"""The ``unpod`` command.
+
+``unpod up`` runs a whole single-node stack: an embedded nats-server (unless
+``UNPOD_NATS_URL`` names an external NATS), the event projector and the API.
+On first start it creates a project and an API key, prints the key once and
+stores it (mode 0600) in the data folder. Ctrl-C / SIGTERM stops everything in
+order; restarting keeps all data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+log = logging.getLogger("unpod")
+
+
+def _server_imports():
+    try:
+        from api.bootstrap import create_project_with_key
+        from api.node import Node
+        from api.server import ApiServer
+        from api.settings import Settings
+        from deploy.embedded_nats import EmbeddedNats
+    except ImportError as exc:  # the SDK-only install has no server dependencies
+        sys.exit(f"unpod up needs the server extra: pip install 'unpod-stack[server]' ({exc})")
+    return Settings, Node, ApiServer, EmbeddedNats, create_project_with_key
+
+
+def _write_credentials(path: Path, data: dict[str, str]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2)
+
+
+async def _ensure_credentials(node, create_project_with_key, path: Path) -> tuple[dict[str, str], bool]:
+    """The stored key if it still works, else a new project and key (printed once)."""
+    if path.exists():  # noqa: ASYNC240 - a tiny local file, read once at startup
+        with contextlib.suppress(ValueError, KeyError):
+            stored = json.loads(path.read_text())  # noqa: ASYNC240
+            if await node.reads.api_key(stored["key_id"]) is not None:
+                return stored, False
+    creds = await create_project_with_key(node, "default", "local user")
+    data = {"project_id": creds.project_id, "key_id": creds.key_id, "api_key": creds.api_key}
+    _write_credentials(path, data)
+    return data, True
+
+
+async def up(args: argparse.Namespace) -> int:
+    Settings, Node, ApiServer, EmbeddedNats, create_project_with_key = _server_imports()
+    overrides = {k: v for k, v in {"data_dir": args.data_dir, "host": args.host, "port": args.port}.items() if v}
+    settings = Settings(**overrides)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    embedded = None
+    nats_url = settings.nats_url
+    if nats_url is None:
+        embedded = EmbeddedNats(settings.data_dir / "nats", sync_interval=settings.nats_sync)
+        nats_url = await asyncio.to_thread(embedded.start)
+    node = Node(settings, nats_url)
+    server = None
+    try:
+        await node.start()
+        server = ApiServer(node, settings.host, settings.port)
+        await server.start()
+        creds, created = await _ensure_credentials(
+            node, create_project_with_key, settings.data_dir / "credentials.json"
+        )
+        base = f"http://{settings.host}:{server.port}"
+        lines = [
+            "Unpod speech stack is up.",
+            f"  API:        {base}",
+            f"  API docs:   {base}/schema/swagger",
+            f"  NATS:       {nats_url}" + (" (embedded)" if embedded else " (external)"),
+            f"  Data:       {settings.data_dir.resolve()}",
+            f"  Project:    {creds['project_id']}",
+        ]
+        if created:
+            lines += [
+                "",
+                "  Your API key (shown once; also stored in the data folder, mode 0600):",
+                f"    export UNPOD_API_KEY={creds['api_key']}",
+            ]
+        else:
+            lines += [f"  API key:    stored in {(settings.data_dir / 'credentials.json').resolve()}"]
+        lines += [f"    export UNPOD_BASE_URL={base}", "", "Press Ctrl-C to stop."]
+        print("\n".join(lines), flush=True)
+        await stop.wait()
+        print("Stopping...", flush=True)
+    finally:
+        if server is not None:
+            await server.stop()
+        await node.stop()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+    print("Stopped.", flush=True)
+    return 0
+
+
+async def rebuild_read_model(args: argparse.Namespace) -> int:
+    """Replay the event log into a fresh read model (the node must be stopped)."""
+    Settings, _Node, _ApiServer, EmbeddedNats, _ = _server_imports()
+    import nats
+
+    from actors.event_store import EventStore
+    from projections.projector import rebuild
+
+    settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    embedded = None
+    url = settings.nats_url
+    if url is None:
+        embedded = EmbeddedNats(settings.data_dir / "nats")
+        url = embedded.start()
+    nc = await nats.connect(url)
+    try:
+        store = EventStore(nc, settings.stream)
+        await store.start()
+        position = await rebuild(store, settings.read_model_path)
+        await store.stop()
+        print(f"Rebuilt {settings.read_model_path} up to event {position}.")
+    finally:
+        await nc.close()
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="unpod", description="Unpod speech stack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_up = sub.add_parser("up", help="run the whole stack on this machine")
+    p_up.add_argument("--data-dir", help="data folder (default .unpod, or UNPOD_DATA_DIR)")
+    p_up.add_argument("--host", help="API listen address (default 127.0.0.1, or UNPOD_HOST)")
+    p_up.add_argument("--port", type=int, help="API port (default 8700, or UNPOD_PORT; 0 = any free port)")
+    p_rebuild = sub.add_parser("rebuild-read-model", help="replay the event log into a fresh read model")
+    p_rebuild.add_argument("--data-dir")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("UNPOD_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    runner = {"up": up, "rebuild-read-model": rebuild_read_model}[args.command]
+    try:
+        import uvloop
+
+        return uvloop.run(runner(args))
+    except ImportError:
+        return asyncio.run(runner(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install (first run only) and run the test suite. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source deploy/_venv.sh
+ensure_venv server,dev
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest "$@"

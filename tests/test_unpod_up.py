@@ -1,0 +1,126 @@
+"""`unpod up` as a user runs it (a real subprocess), and the seed 000 management
+samples run unchanged against it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from unpod import AsyncClient
+
+SAMPLES = Path(__file__).parent / "seed_samples"
+
+
+class UpProcess:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.proc: asyncio.subprocess.Process | None = None
+        self.output: list[str] = []
+        self.url = ""
+
+    async def start(self) -> None:
+        env = {**os.environ, "UNPOD_DATA_DIR": str(self.data_dir), "UNPOD_PORT": "0"}
+        env.pop("UNPOD_NATS_URL", None)
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "deploy.cli", "up",
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+        async with asyncio.timeout(30):
+            while True:
+                line = (await self.proc.stdout.readline()).decode()
+                assert line, "unpod up exited early:\n" + "".join(self.output)
+                self.output.append(line)
+                if m := re.search(r"API:\s+(http://\S+)", line):
+                    self.url = m.group(1)
+                if "Press Ctrl-C" in line:
+                    return
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        async with asyncio.timeout(30):
+            rest = await self.proc.stdout.read()
+            self.output.append(rest.decode())
+            return await self.proc.wait()
+
+    @property
+    def text(self) -> str:
+        return "".join(self.output)
+
+
+async def run_sample(name: str, up: UpProcess, key: str, **placeholders: str) -> str:
+    code = (SAMPLES / name).read_text().replace('"sk-..."', json.dumps(key))
+    for placeholder, value in placeholders.items():
+        code = code.replace(placeholder, value)
+    env = {**os.environ, "UNPOD_BASE_URL": up.url}
+    env.pop("UNPOD_API_KEY", None)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def test_seed_samples_run_unchanged_against_unpod_up(tmp_path):
+    up = UpProcess(tmp_path / "data")
+    await up.start()
+    try:
+        creds = json.loads((tmp_path / "data" / "credentials.json").read_text())
+        assert oct((tmp_path / "data" / "credentials.json").stat().st_mode & 0o777) == "0o600"
+        key = creds["api_key"]
+        assert key in up.text  # printed once, on first start
+
+        async with AsyncClient(api_key=key, base_url=up.url) as client:
+            support = await client.pipes.create(name="Support", voice_profile="vp_local_en", agent_id="support-bot")
+            number = await client.numbers.add("+14155550100")
+            await client.numbers.attach(number.id, support.pipe_id)
+
+        listed = await run_sample("list_pipes.py", up, key)
+        assert f"{support.pipe_id} Support vp_local_en" in listed
+
+        created = await run_sample("webhook_pipe.py", up, key)
+        webhook_id = re.search(r"Pipe with HTTP endpoint: (pipe_\w+)", created).group(1)
+
+        deleted = await run_sample("detach_and_delete.py", up, key, **{"pipe_...": support.pipe_id})
+        assert deleted.strip() == "Deleted"
+
+        async with AsyncClient(api_key=key, base_url=up.url) as client:
+            assert [p.pipe_id for p in await client.pipes.list()] == [webhook_id]
+            webhook = await client.pipes.get(webhook_id)
+            assert webhook.agent_endpoint == "https://your-api.example.com/dialog/turn"
+            assert (await client.numbers.get(number.id)).status == "available"
+    finally:
+        code = await up.stop(signal.SIGTERM)
+    assert code == 0, up.text
+    assert "Stopped." in up.text
+
+    # Restart: same data, the key is not printed again, and it still works.
+    again = UpProcess(tmp_path / "data")
+    await again.start()
+    try:
+        assert key not in again.text and "credentials.json" in again.text
+        listed = await run_sample("list_pipes.py", again, key)
+        assert listed.split() == [webhook_id, "Webhook", "Bot", "vp_en_male_std"]
+    finally:
+        assert await again.stop(signal.SIGINT) == 0, again.text
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+async def test_signals_stop_the_embedded_nats_server_too(tmp_path, sig):
+    up = UpProcess(tmp_path / "data")
+    await up.start()
+    pid_files = list((tmp_path / "data" / "nats" / "run").glob("*.ports"))
+    assert pid_files
+    nats_pid = int(pid_files[0].stem.rsplit("_", 1)[1])
+    os.kill(nats_pid, 0)  # running
+    assert await up.stop(sig) == 0
+    with pytest.raises(ProcessLookupError):
+        os.kill(nats_pid, 0)
