@@ -1,7 +1,5 @@
 import asyncio
 from unpod import AsyncClient
-
-
 async def main():
     async with AsyncClient(api_key="sk-...") as client:
         # Detach numbers first
@@ -12,6 +10,4 @@ async def main():
         # Then delete
         await client.pipes.delete("pipe_...")
         print("Deleted")
-
-
 asyncio.run(main())

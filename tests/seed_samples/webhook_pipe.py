@@ -1,7 +1,5 @@
 import asyncio
 from unpod import AsyncClient
-
-
 async def main():
     async with AsyncClient(api_key="sk-...") as client:
         pipe = await client.pipes.create(
@@ -10,6 +8,4 @@ async def main():
             agent_endpoint="https://your-api.example.com/dialog/turn",
         )
         print("Pipe with HTTP endpoint:", pipe.pipe_id)
-
-
 asyncio.run(main())
