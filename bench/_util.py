@@ -1,0 +1,42 @@
+"""Helpers shared by benchmarks: percentiles, a NATS server, printing."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from collections.abc import Sequence
+
+from deploy.embedded_nats import EmbeddedNats
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary_ms(values_s: Sequence[float]) -> str:
+    ms = [v * 1000 for v in values_s]
+    return f"p50 {pct(ms, 50):7.3f} ms   p99 {pct(ms, 99):7.3f} ms   (n={len(ms)})"
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def start_nats() -> EmbeddedNats:
+    server = EmbeddedNats(tempfile.mkdtemp(prefix="unpod-bench-"))
+    server.start()
+    return server
+
+
+def use_uvloop() -> str:
+    try:
+        import uvloop
+
+        uvloop.install()
+        return "uvloop"
+    except ImportError:
+        return "asyncio"
