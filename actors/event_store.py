@@ -27,7 +27,14 @@ from nats.js.api import StorageType, StreamConfig
 from actors.decider import Decider
 from actors.direct_get import DirectReader, RawEvent
 from actors.errors import ConcurrencyError
-from bus_contracts.envelope import Envelope, Recorded, decode_recorded, encode_envelope
+from bus_contracts.envelope import (
+    Envelope,
+    Recorded,
+    decode_envelope,
+    decode_payload,
+    decode_recorded,
+    encode_envelope,
+)
 from bus_contracts.subjects import ALL_EVENTS, StreamSettings, event_subject
 
 log = logging.getLogger(__name__)
@@ -96,7 +103,9 @@ class EventStore:
             raise ValueError("nothing to append")
         first = envelopes[0]
         subject = event_subject(first.aggregate, first.aggregate_id)
-        if any(event_subject(e.aggregate, e.aggregate_id) != subject for e in envelopes):
+        if len(envelopes) > 1 and any(
+            (e.aggregate, e.aggregate_id) != (first.aggregate, first.aggregate_id) for e in envelopes
+        ):
             raise ValueError("one append writes to one aggregate")
         try:
             if len(envelopes) == 1:
@@ -167,11 +176,12 @@ class EventStore:
 
     async def catch_up(self, decider: Decider[S], aggregate_id: str, state: S, version: int) -> Loaded[S]:
         """Fold whatever was appended to the aggregate after ``version``."""
-        records = await self.read_subject(decider.aggregate, aggregate_id, after=version)
-        if records:
-            state = decider.fold(state, (r.event for r in records))
-            version = records[-1].seq
-        return Loaded(state, version, len(records))
+        subject = event_subject(decider.aggregate, aggregate_id)
+        bodies, last = await self._reader.bodies(version + 1, subject)
+        if bodies:
+            state = decider.fold(state, (decode_payload(decode_envelope(b)) for b in bodies))
+            version = last
+        return Loaded(state, version, len(bodies))
 
     async def read_from(self, start_seq: int, limit: int = 1000) -> tuple[list[Recorded], int]:
         """Up to ``limit`` events of any aggregate from ``start_seq``; and how many remain."""
