@@ -12,10 +12,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -25,7 +26,7 @@ from nats.aio.client import Client as NATS
 from nats.js.api import StorageType, StreamConfig
 
 from actors.decider import Decider
-from actors.direct_get import DirectReader, RawEvent
+from actors.direct_get import DirectGetError, DirectReader, RawEvent
 from actors.errors import ConcurrencyError
 from bus_contracts.envelope import (
     Envelope,
@@ -192,14 +193,43 @@ class EventStore:
         info = await self.js.stream_info(self.settings.name)
         return info.state.last_seq
 
-    async def watch(self, on_event: Callable[[], None]) -> Callable[[], asyncio.Future[None]]:
-        """Call ``on_event`` whenever anything is appended (a wake-up, not a delivery)."""
+    async def tail(
+        self, start_seq: int, *, batch_size: int = 500, poll_interval: float = 1.0
+    ) -> AsyncIterator[list[Recorded]]:
+        """Every event from ``start_seq`` on, in order, in batches; then new ones as they are appended.
 
-        async def cb(_msg: object) -> None:
-            on_event()
+        A core subscription on the event subjects only wakes the reader up; the
+        periodic poll covers wake-ups lost across a reconnect. Transient NATS
+        errors are retried with bounded backoff, so the iterator survives a
+        server restart.
+        """
+        wake = asyncio.Event()
 
-        sub = await self.nc.subscribe(ALL_EVENTS, cb=cb, pending_msgs_limit=1_000_000)
-        return sub.unsubscribe
+        async def on_append(_msg: object) -> None:
+            wake.set()
+
+        sub = await self.nc.subscribe(ALL_EVENTS, cb=on_append, pending_msgs_limit=1_000_000)
+        seq, backoff = start_seq, 0.05
+        try:
+            while True:
+                wake.clear()  # before reading: an append during the read sets it again
+                try:
+                    records, _ = await self.read_from(seq, batch_size)
+                except (nats.errors.Error, TimeoutError, DirectGetError) as exc:
+                    log.warning("reading events from %d failed (%s); retrying in %.2fs", seq, exc, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 2.0)
+                    continue
+                backoff = 0.05
+                if records:
+                    yield records
+                    seq = records[-1].seq + 1
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), poll_interval)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
 
 
 def _decode(raw: RawEvent) -> Recorded:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import nats.errors
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
@@ -60,6 +61,11 @@ def conflicts(_: Request, exc: TooManyConflicts) -> Response[Error]:
     return _response(409, "conflict", f"too many concurrent changes to the same resource; retry ({exc})")
 
 
+def unavailable(request: Request, exc: Exception) -> Response[Error]:
+    log.warning("event store unavailable on %s %s: %s", request.method, request.url.path, exc or type(exc).__name__)
+    return _response(503, "unavailable", "the event store (NATS) is unavailable; nothing was changed, retry shortly")
+
+
 def internal(request: Request, exc: Exception) -> Response[Error]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _response(500, "internal", "internal error; the request may be retried")
@@ -71,5 +77,7 @@ HANDLERS = {
     HTTPException: http,
     ProjectionTimeout: projection_timeout,
     TooManyConflicts: conflicts,
+    nats.errors.Error: unavailable,
+    TimeoutError: unavailable,
     Exception: internal,
 }

@@ -4,10 +4,9 @@ One writer connection (WAL). Each batch of events and the checkpoint (the last
 stream sequence applied) are committed in one transaction, so a restart resumes
 exactly where the last commit ended and never applies an event twice.
 
-Tailing uses batched direct gets from the checkpoint; a core subscription on the
-event subjects only wakes the loop up, and a periodic poll covers missed wake-ups
-(e.g. across a reconnect). Writers call :meth:`wait_for` with the sequence of
-their last event to answer only once their own change is readable.
+It reads with :meth:`EventStore.tail` from the checkpoint. Writers call
+:meth:`wait_for` with the sequence of their last event to answer only once their
+own change is readable.
 """
 
 from __future__ import annotations
@@ -60,10 +59,8 @@ class Projector:
         self.position = 0
         self.last_applied_at = 0.0
         self._db: aiosqlite.Connection | None = None
-        self._wake = asyncio.Event()
         self._advanced = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
-        self._unwatch: Callable[[], object] | None = None
         self.errors = 0
 
     async def start(self) -> None:
@@ -72,13 +69,9 @@ class Projector:
         async with self._db.execute("SELECT seq FROM checkpoint WHERE name = ?", (CHECKPOINT,)) as cur:
             row = await cur.fetchone()
         self.position = row[0] if row else 0
-        self._unwatch = await self.store.watch(self._wake.set)
         self._task = asyncio.create_task(self._run(), name="projector")
 
     async def stop(self) -> None:
-        if self._unwatch is not None:
-            with contextlib.suppress(Exception):
-                await self._unwatch()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -91,21 +84,18 @@ class Projector:
         backoff = 0.05
         while True:
             try:
-                applied = await self.step()
-                backoff = 0.05
+                async for records in self.store.tail(
+                    self.position + 1, batch_size=self.batch_size, poll_interval=self.poll_interval
+                ):
+                    await self.apply(records)
+                    backoff = 0.05
             except asyncio.CancelledError:
                 raise
-            except Exception:  # NATS hiccup, reconnect in progress: retry, bounded backoff
+            except Exception:  # e.g. the database refused a write: retry from the checkpoint
                 self.errors += 1
-                log.exception("projector step failed; retrying in %.2fs", backoff)
+                log.exception("projector failed at %d; retrying in %.2fs", self.position, backoff)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 2.0)
-                continue
-            if applied:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                backoff = min(backoff * 2, 5.0)
 
     async def step(self) -> int:
         """Apply the next batch; returns how many events were applied."""
@@ -143,7 +133,6 @@ class Projector:
         """Return once events up to ``seq`` are readable; ``ProjectionTimeout`` otherwise."""
         if self.position >= seq:
             return
-        self._wake.set()
         try:
             async with asyncio.timeout(timeout):
                 async with self._advanced:

@@ -3,6 +3,8 @@ JetStream on a free loopback port, in a temporary folder."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator, Iterator
 
 import nats
@@ -10,6 +12,23 @@ import pytest
 
 from actors.event_store import EventStore
 from deploy.embedded_nats import EmbeddedNats
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def eventually(check, timeout: float = 10.0, interval: float = 0.02):
+    """Poll ``check`` (an async callable) until it returns a truthy value or time runs out.
+    For conditions with no event to wait on (another process's state), bounded."""
+    async with asyncio.timeout(timeout):
+        while True:
+            result = await check()
+            if result:
+                return result
+            await asyncio.sleep(interval)
 
 
 @pytest.fixture
@@ -67,18 +86,18 @@ class Stack:
         return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10)
 
 
-async def start_stack(data_dir, nats_url: str) -> Stack:
+async def start_stack(data_dir, nats_url: str, *, bootstrap: bool = True) -> Stack:
     node = Node(Settings(data_dir=data_dir, host="127.0.0.1", port=0), nats_url)
     await node.start()
     server = ApiServer(node, "127.0.0.1", 0)
     try:
         await server.start()
-        creds = await create_project_with_key(node, "default")
+        creds = await create_project_with_key(node, "default") if bootstrap else None
     except BaseException:
         await server.stop()
         await node.stop()
         raise
-    return Stack(node, server, server.url, creds.api_key, creds.project_id)
+    return Stack(node, server, server.url, creds.api_key if creds else "", creds.project_id if creds else "")
 
 
 async def stop_stack(stack: Stack) -> None:

@@ -159,3 +159,23 @@ async def test_unknown_event_type_from_newer_writer_is_kept_not_fatal(store: Eve
     assert b"mars" in records[1].event.raw
     loaded = await store.load(pipe.DECIDER, "pipe_1")
     assert loaded.state.config.name == "kept"
+
+
+async def test_tail_from_a_sequence_then_live(store: EventStore):
+    for i in range(5):
+        await store.append([created(f"pipe_{i}")], expected=0)
+    seen: list[str] = []
+    got_live = asyncio.Event()
+
+    async def consume():
+        async for batch in store.tail(3, batch_size=2, poll_interval=30):  # the poll never fires here
+            seen.extend(r.envelope.aggregate_id for r in batch)
+            if "pipe_live" in seen:
+                got_live.set()
+                return
+
+    task = asyncio.create_task(consume())
+    await store.append([created("pipe_live")], expected=0)
+    await asyncio.wait_for(got_live.wait(), 5)  # woken by the append, not by polling
+    await task
+    assert seen == ["pipe_2", "pipe_3", "pipe_4", "pipe_live"]

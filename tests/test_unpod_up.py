@@ -19,8 +19,9 @@ SAMPLES = Path(__file__).parent / "seed_samples"
 
 
 class UpProcess:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **env: str) -> None:
         self.data_dir = data_dir
+        self.env = env
         self.proc: asyncio.subprocess.Process | None = None
         self.output: list[str] = []
         self.url = ""
@@ -28,6 +29,7 @@ class UpProcess:
     async def start(self) -> None:
         env = {**os.environ, "UNPOD_DATA_DIR": str(self.data_dir), "UNPOD_PORT": "0"}
         env.pop("UNPOD_NATS_URL", None)
+        env.update(self.env)
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "deploy.cli", "up",
             env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
@@ -124,3 +126,28 @@ async def test_signals_stop_the_embedded_nats_server_too(tmp_path, sig):
     assert await up.stop(sig) == 0
     with pytest.raises(ProcessLookupError):
         os.kill(nats_pid, 0)
+
+
+async def test_unpod_nats_url_uses_an_external_nats(tmp_path, nats_server):
+    up = UpProcess(tmp_path / "data", UNPOD_NATS_URL=nats_server.url)
+    await up.start()
+    try:
+        assert f"NATS:       {nats_server.url} (external)" in up.text
+        assert not (tmp_path / "data" / "nats").exists()  # no embedded server was started
+        key = json.loads((tmp_path / "data" / "credentials.json").read_text())["api_key"]
+        async with AsyncClient(api_key=key, base_url=up.url) as client:
+            pipe = await client.pipes.create(name="external", agent_id="bot")
+    finally:
+        assert await up.stop() == 0, up.text
+    # The events live in the external server: a fresh node elsewhere sees them.
+    import nats as nats_client
+
+    from actors.deciders import pipe as pipe_decider
+    from actors.event_store import EventStore
+
+    nc = await nats_client.connect(nats_server.url)
+    store = EventStore(nc)
+    await store.start()
+    assert (await store.load(pipe_decider.DECIDER, pipe.pipe_id)).state.config.name == "external"
+    await store.stop()
+    await nc.close()
