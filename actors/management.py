@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actors.deciders import access, number, pipe, trunk
-from actors.errors import Conflict, NotFound
+from actors.errors import Conflict, Invalid, NotFound
 from actors.event_store import EventStore
 from actors.host import ActorHost, Outcome
 from actors.secrets import SecretStore
@@ -117,7 +117,10 @@ class Management:
         trace: dict | None = None,
     ) -> Written:
         if trunk_id is not None:
-            await self._live_trunk(project_id, trunk_id)
+            try:
+                await self._live_trunk(project_id, trunk_id)
+            except NotFound:
+                raise Invalid(f"trunk {trunk_id} not found in this project") from None
         number_id = number_id_for(e164)
         cmd = c.AddNumber(
             project_id=project_id,
@@ -137,9 +140,13 @@ class Management:
         return Written(number_id, seq, {"new": out.changed})
 
     async def attach_number(self, project_id: str, number_id: str, pipe_id: str, trace: dict | None = None) -> Written:
+        """404 for an unknown number (the resource addressed); 422 for an unknown pipe (a reference in the body)."""
+        current = (await self.numbers.read(number_id)).state
+        if not current.live or current.project_id != project_id:
+            raise NotFound("number not found")
         target = (await self.pipes.read(pipe_id)).state
         if not target.exists or target.deleted or target.project_id != project_id:
-            raise NotFound("pipe not found")
+            raise Invalid(f"pipe {pipe_id} not found in this project")
         attached = await self.numbers.execute(
             number_id, c.AttachNumber(project_id=project_id, pipe_id=pipe_id), trace=trace
         )
@@ -147,9 +154,9 @@ class Management:
             linked = await self.pipes.execute(
                 pipe_id, c.LinkNumber(project_id=project_id, number_id=number_id), trace=trace
             )
-        except NotFound:
+        except NotFound:  # the pipe was deleted between the two steps: undo the first
             await self.numbers.execute(number_id, c.DetachNumber(project_id=project_id), trace=trace)
-            raise
+            raise Invalid(f"pipe {pipe_id} not found in this project") from None
         return Written(number_id, max(attached.version, linked.version))
 
     async def detach_number(self, project_id: str, number_id: str, trace: dict | None = None) -> Written:

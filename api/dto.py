@@ -8,7 +8,9 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-Name = Annotated[str, Meta(min_length=1, max_length=200, description="Human-readable name")]
+Name = Annotated[
+    str, Meta(min_length=1, max_length=200, pattern=r"\S", description="Human-readable name (not only whitespace)")
+]
 E164 = Annotated[str, Meta(pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164 phone number, e.g. +14155550100")]
 Country = Annotated[str, Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code")]
 Duration = Annotated[int, Meta(ge=10, le=86_400, description="Hard limit of one call, in seconds")]
@@ -158,13 +160,29 @@ class ProviderConfigIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True)
     api_token: Annotated[str, Meta(max_length=512)] | None = None
 
 
-class TrunkCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+TrunkNumbers = Annotated[
+    list[E164],
+    Meta(max_length=10_000, description="E.164 numbers the trunk carries; POST /v1/trunks/{id}/sync adds them"),
+]
+
+
+class SipTrunkCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="sip"):
+    """A bring-your-own SIP trunk (``"type": "sip"``)."""
+
     name: Name
-    type: Literal["sip", "provider"]
-    sip: SipConfigIn | None = None
-    provider: ProviderConfigIn | None = None
-    #: E.164 numbers the trunk carries; ``POST /v1/trunks/{id}/sync`` adds them as numbers.
-    numbers: Annotated[list[E164], Meta(max_length=10_000)] = []
+    sip: SipConfigIn
+    numbers: TrunkNumbers = []
+
+
+class ProviderTrunkCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="type", tag="provider"):
+    """A carrier account (``"type": "provider"``)."""
+
+    name: Name
+    provider: ProviderConfigIn
+    numbers: TrunkNumbers = []
+
+
+TrunkCreate = SipTrunkCreate | ProviderTrunkCreate
 
 
 class SipConfigOut(msgspec.Struct, kw_only=True):

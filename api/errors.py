@@ -7,6 +7,7 @@ import logging
 import nats.errors
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 
 from actors.errors import Rejected
 from actors.host import TooManyConflicts
@@ -20,11 +21,14 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
           409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited"}  # fmt: skip
 
 
-def _response(status: int, code: str, message: str, extra: list | None = None) -> Response[Error]:
+def _response(
+    status: int, code: str, message: str, extra: list | None = None, headers: dict[str, str] | None = None
+) -> Response[Error]:
     return Response(
         Error(status_code=status, code=code, message=message, detail=message, extra=extra),
         status_code=status,
         media_type=MediaType.JSON,
+        headers=headers,
     )
 
 
@@ -46,7 +50,8 @@ def validation(request: Request, exc: ValidationException) -> Response[Error]:
 
 def http(_: Request, exc: HTTPException) -> Response[Error]:
     status = exc.status_code
-    return _response(status, _CODES.get(status, "error"), exc.detail or "error")
+    # Keep headers such as ``Allow`` on a 405.
+    return _response(status, _CODES.get(status, "error"), exc.detail or "error", headers=dict(exc.headers or {}))
 
 
 def projection_timeout(_: Request, exc: ProjectionTimeout) -> Response[Error]:
@@ -81,3 +86,24 @@ HANDLERS = {
     TimeoutError: unavailable,
     Exception: internal,
 }
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request: a field is missing, of the wrong type, out of range or unknown",
+    401: "Missing, invalid or revoked API key",
+    404: "No such resource in this project",
+    409: "The resource's current state forbids this; the message says why",
+    422: "Well-formed but against the rules (e.g. an unknown voice profile)",
+    503: "The event store (NATS) is unavailable; nothing was changed",
+    504: "The change was stored but this node's read model has not caught up yet",
+}
+
+
+def responses(*codes: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the error statuses an operation can answer."""
+    return {c: ResponseSpec(data_container=Error, description=_DESCRIPTIONS[c], generate_examples=False) for c in codes}
+
+
+READ = responses(401)
+READ_ONE = responses(401, 404)
+WRITE = (400, 401, 503, 504)

@@ -83,17 +83,23 @@ async def test_projects_are_isolated(stack):
             ("POST", f"/v1/numbers/{nid}/attach", {"pipe_id": b_pipe["pipe_id"]}),
             ("POST", f"/v1/numbers/{nid}/detach", None),
             ("DELETE", f"/v1/numbers/{nid}", None),
-            ("POST", f"/v1/numbers/{b_number['id']}/attach", {"pipe_id": pid}),  # B's number onto A's pipe
             ("GET", f"/v1/trunks/{tid}", None),
             ("POST", f"/v1/trunks/{tid}/sync", None),
             ("DELETE", f"/v1/trunks/{tid}", None),
-            ("POST", "/v1/numbers", {"number": "+14155550198", "trunk_id": tid}),
             ("DELETE", f"/v1/api-keys/{key['key_id']}", None),
         ]
         for method, path, body in attempts:
             r = await b.request(method, path, json=body)
             assert r.status_code == 404, (method, path, r.status_code, r.text)
             assert r.json()["code"] == "not_found"
+
+        # A's ids named inside B's request bodies are unknown to B (the same answer as for ids that never existed).
+        for path, body, phrase in (
+            (f"/v1/numbers/{b_number['id']}/attach", {"pipe_id": pid}, f"pipe {pid} not found"),
+            ("/v1/numbers", {"number": "+14155550198", "trunk_id": tid}, f"trunk {tid} not found"),
+        ):
+            r = await b.post(path, json=body)
+            assert r.status_code == 422 and phrase in r.json()["message"], r.text
 
         # Nothing of A's changed.
         assert (await a.get(f"/v1/pipes/{pid}")).json()["name"] == "A's pipe"

@@ -79,8 +79,10 @@ async def test_number_lifecycle_and_pipe_delete_guard(client):
         await client.pipes.delete(pipe.pipe_id)  # says which number to detach
     with pytest.raises(ConflictError, match="detach"):
         await client.numbers.release(n.id)
-    with pytest.raises(NotFoundError, match="pipe"):
+    with pytest.raises(UnprocessableError, match="pipe pipe_doesnotexist not found"):
         await client.numbers.attach(n.id, "pipe_doesnotexist")
+    with pytest.raises(NotFoundError, match="number not found"):
+        await client.numbers.attach("num_19999999999", pipe.pipe_id)
 
     detached = await client.numbers.detach(n.id)
     assert detached.status == "available" and detached.pipe_id is None

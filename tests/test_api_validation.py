@@ -14,6 +14,7 @@ CASES = [
     ("POST", "/v1/pipes", {"name": ""}, 400, "name"),
     ("POST", "/v1/pipes", {"name": LONG, "agent_id": "a"}, 400, "name"),
     ("POST", "/v1/pipes", {"name": 5, "agent_id": "a"}, 400, "name"),
+    ("POST", "/v1/pipes", {"name": " \t\u000b", "agent_id": "a"}, 400, "name"),
     ("POST", "/v1/pipes", {"name": "x", "agent_id": "a", "colour": "red"}, 400, "colour"),
     ("POST", "/v1/pipes", {"name": "x"}, 422, "exactly one"),
     ("POST", "/v1/pipes", {"name": "x", "agent_id": "a", "agent_endpoint": "https://a.example/t"}, 422, "exactly one"),
@@ -39,18 +40,20 @@ CASES = [
     ("POST", "/v1/numbers", {"number": "+14155550100", "country": "usa"}, 400, "country"),
     ("POST", "/v1/numbers", {"number": "+14155550100", "capabilities": ["fax"]}, 400, "capabilities"),
     ("POST", "/v1/numbers", {"number": "+14155550100", "capabilities": []}, 400, "capabilities"),
-    ("POST", "/v1/numbers", {"number": "+14155550100", "trunk_id": "trk_missing"}, 404, "trunk not found"),
+    ("POST", "/v1/numbers", {"number": "+14155550100", "trunk_id": "trk_missing"}, 422, "trunk trk_missing not found"),
     ("GET", "/v1/numbers?status=lost", None, 400, "status"),
     ("GET", "/v1/numbers/num_missing", None, 404, "number not found"),
     ("POST", "/v1/numbers/num_missing/attach", {}, 400, "pipe_id"),
-    ("POST", "/v1/numbers/num_missing/attach", {"pipe_id": "pipe_missing"}, 404, "pipe not found"),
+    ("POST", "/v1/numbers/num_missing/attach", {"pipe_id": "pipe_missing"}, 404, "number not found"),
     ("POST", "/v1/numbers/num_missing/detach", None, 404, "number not found"),
     ("DELETE", "/v1/numbers/num_missing", None, 404, "number not found"),
     # trunks
-    ("POST", "/v1/trunks", {}, 400, "name"),
+    ("POST", "/v1/trunks", {}, 400, "type"),
+    ("POST", "/v1/trunks", {"type": "sip", "sip": {"address": "a"}}, 400, "name"),
     ("POST", "/v1/trunks", {"name": "t", "type": "carrier-pigeon"}, 400, "type"),
-    ("POST", "/v1/trunks", {"name": "t", "type": "sip"}, 422, "sip"),
-    ("POST", "/v1/trunks", {"name": "t", "type": "provider", "sip": {"address": "a"}}, 422, "provider"),
+    ("POST", "/v1/trunks", {"name": "t", "type": "sip"}, 400, "sip"),
+    ("POST", "/v1/trunks", {"name": "t", "type": "provider", "sip": {"address": "a"}}, 400, "sip"),
+    ("POST", "/v1/trunks", {"name": "t", "sip": {"address": "a"}}, 400, "type"),
     ("POST", "/v1/trunks", {"name": "t", "type": "sip", "sip": {"address": "a", "port": 70000}}, 400, "port"),
     (
         "POST",
@@ -79,6 +82,7 @@ CASES = [
     # routing
     ("GET", "/v1/nothing-here", None, 404, ""),
     ("PUT", "/v1/pipes", {}, 405, ""),
+    ("TRACE", "/healthz", None, 405, ""),
 ]
 
 
@@ -90,6 +94,8 @@ async def test_invalid_requests_get_a_clear_4xx(stack, method, path, body, statu
     err = r.json()
     assert err["status_code"] == status and err["message"] and err["code"]
     assert phrase.lower() in err["message"].lower(), err
+    if status == 405:
+        assert r.headers["allow"], "a 405 names the allowed methods"
 
 
 async def test_malformed_bodies(stack):

@@ -8,6 +8,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from actors.errors import NotFound
 from api import dto, views
 from api.deps import ManagementDep, NodeDep, PrincipalDep, ReadsDep, TraceDep
+from api.errors import READ_ONE, WRITE, responses
 from api.node import Node
 from projections.read_model import ReadModel
 
@@ -24,9 +25,10 @@ async def _read(node: Node, reads: ReadModel, project_id: str, number_id: str, s
 
 class NumberController(Controller):
     path = "/v1/numbers"
+    security = [{"BearerAuth": []}]
     tags = ["numbers"]
 
-    @get(summary="List the project's phone numbers")
+    @get(summary="List the project's phone numbers", responses=responses(400, 401))
     async def list_numbers(
         self,
         principal: PrincipalDep,
@@ -38,7 +40,7 @@ class NumberController(Controller):
         rows = await reads.numbers(principal.project_id, status=status, pipe_id=pipe_id, trunk_id=trunk_id)
         return dto.NumberList(data=[views.number(r) for r in rows])
 
-    @post(summary="Add a number you bring (BYON)")
+    @post(summary="Add a number you bring (BYON)", responses=responses(*WRITE, 409, 422))
     async def add_number(
         self,
         principal: PrincipalDep,
@@ -58,14 +60,20 @@ class NumberController(Controller):
         )
         return await _read(node, reads, principal.project_id, written.id, written.seq)
 
-    @get("/{number_id:str}", summary="Get a phone number")
+    @get("/{number_id:str}", summary="Get a phone number", responses=READ_ONE)
     async def get_number(self, principal: PrincipalDep, number_id: FromPath[str], reads: ReadsDep) -> dto.Number:
         row = await reads.number(principal.project_id, number_id)
         if row is None:
             raise NotFound("number not found")
         return views.number(row)
 
-    @post("/{number_id:str}/attach", status_code=200, summary="Route a number to a Speech Pipe")
+    @post(
+        "/{number_id:str}/attach",
+        status_code=200,
+        summary="Route a number to a Speech Pipe",
+        description="404 when the number is not in this project; 422 when the pipe is not.",
+        responses=responses(*WRITE, 404, 409, 422),
+    )
     async def attach(
         self,
         principal: PrincipalDep,
@@ -79,7 +87,12 @@ class NumberController(Controller):
         written = await management.attach_number(principal.project_id, number_id, data.pipe_id, trace=trace)
         return await _read(node, reads, principal.project_id, number_id, written.seq)
 
-    @post("/{number_id:str}/detach", status_code=200, summary="Stop routing a number to its pipe")
+    @post(
+        "/{number_id:str}/detach",
+        status_code=200,
+        summary="Stop routing a number to its pipe",
+        responses=responses(*WRITE, 404, 409),
+    )
     async def detach(
         self,
         principal: PrincipalDep,
@@ -92,7 +105,7 @@ class NumberController(Controller):
         written = await management.detach_number(principal.project_id, number_id, trace=trace)
         return await _read(node, reads, principal.project_id, number_id, written.seq)
 
-    @delete("/{number_id:str}", summary="Release a number from the project")
+    @delete("/{number_id:str}", summary="Release a number from the project", responses=responses(*WRITE, 404, 409))
     async def release(
         self,
         principal: PrincipalDep,

@@ -7,6 +7,7 @@ from litestar.params import FromPath, JSONBody
 from actors.errors import NotFound
 from api import dto, views
 from api.deps import ManagementDep, NodeDep, PrincipalDep, ReadsDep, TraceDep
+from api.errors import READ, READ_ONE, WRITE, responses
 from api.node import Node
 from bus_contracts.events import PipeConfig
 from projections.read_model import ReadModel
@@ -22,13 +23,14 @@ async def _read(node: Node, reads: ReadModel, project_id: str, pipe_id: str, seq
 
 class PipeController(Controller):
     path = "/v1/pipes"
+    security = [{"BearerAuth": []}]
     tags = ["pipes"]
 
-    @get(summary="List the project's Speech Pipes")
+    @get(summary="List the project's Speech Pipes", responses=READ)
     async def list_pipes(self, principal: PrincipalDep, reads: ReadsDep) -> dto.PipeList:
         return dto.PipeList(data=[views.pipe(r) for r in await reads.pipes(principal.project_id)])
 
-    @post(summary="Create a Speech Pipe")
+    @post(summary="Create a Speech Pipe", responses=responses(*WRITE, 422))
     async def create_pipe(
         self,
         principal: PrincipalDep,
@@ -50,14 +52,14 @@ class PipeController(Controller):
         written = await management.create_pipe(principal.project_id, config, trace=trace)
         return await _read(node, reads, principal.project_id, written.id, written.seq)
 
-    @get("/{pipe_id:str}", summary="Get a Speech Pipe")
+    @get("/{pipe_id:str}", summary="Get a Speech Pipe", responses=READ_ONE)
     async def get_pipe(self, principal: PrincipalDep, pipe_id: FromPath[str], reads: ReadsDep) -> dto.Pipe:
         row = await reads.pipe(principal.project_id, pipe_id)
         if row is None:
             raise NotFound("pipe not found")
         return views.pipe(row)
 
-    @patch("/{pipe_id:str}", summary="Change some fields of a Speech Pipe")
+    @patch("/{pipe_id:str}", summary="Change some fields of a Speech Pipe", responses=responses(*WRITE, 404, 422))
     async def update_pipe(
         self,
         principal: PrincipalDep,
@@ -78,6 +80,7 @@ class PipeController(Controller):
         "/{pipe_id:str}",
         summary="Delete a Speech Pipe",
         description="Refused with 409 while numbers are attached: detach them first so no call is routed to a deleted pipe.",
+        responses=responses(*WRITE, 404, 409),
     )
     async def delete_pipe(
         self, principal: PrincipalDep, pipe_id: FromPath[str], management: ManagementDep, node: NodeDep, trace: TraceDep
