@@ -36,10 +36,16 @@ class _Batch:
     messages: list[RawEvent] = field(default_factory=list)
     #: ``Nats-Last-Sequence`` of the EOB: the sequence of the last message sent.
     last_seq: int = 0
+    #: ``Nats-Num-Pending`` of the EOB.
+    pending: int = 0
 
 
 class DirectGetError(Exception):
     pass
+
+
+class DirectGetUnavailable(DirectGetError):
+    """No server answered (status 503), e.g. while a cluster re-routes after losing a member."""
 
 
 class DirectReader:
@@ -77,9 +83,12 @@ class DirectReader:
         if status is not None:
             if status == "204":  # end of batch
                 batch.last_seq = int(headers.get("Nats-Last-Sequence", "0"))
-                batch.future.set_result(int(headers.get("Nats-Num-Pending", "0")))
+                batch.pending = int(headers.get("Nats-Num-Pending", "0"))
+                batch.future.set_result(batch.pending)
             elif status == "404":  # nothing at or after seq
                 batch.future.set_result(0)
+            elif status == "503":
+                batch.future.set_exception(DirectGetUnavailable("no JetStream server answered the direct get"))
             else:
                 batch.future.set_exception(DirectGetError(f"direct get failed: {status} {headers}"))
             return
@@ -107,11 +116,15 @@ class DirectReader:
         seq = start_seq
         while True:
             batch = await self._request(seq, subject_filter, limit, headers=False)
+            got = len(batch.messages)
             out.extend(m.data for m in batch.messages)
-            if batch.messages:
+            if got:
                 last = batch.messages[-1].seq or batch.last_seq
-            # Num-Pending is not reliable without headers: a short batch is the end.
-            if len(batch.messages) < limit or not last:
+            # A batch can be short because the server caps its bytes, so a short
+            # batch alone does not mean the end. Without headers the EOB's
+            # Num-Pending counts the matches from ``seq`` (with headers: those
+            # left); either way the end is when it is not more than we got.
+            if not got or not last or (got < limit and batch.pending <= got):
                 return out, last
             seq = last + 1
 

@@ -26,19 +26,24 @@ from nats.aio.client import Client as NATS
 from nats.js.api import StorageType, StreamConfig
 
 from actors.decider import Decider
-from actors.direct_get import DirectGetError, DirectReader, RawEvent
+from actors.direct_get import DirectGetError, DirectGetUnavailable, DirectReader, RawEvent
 from actors.errors import ConcurrencyError
-from bus_contracts.envelope import (
-    Envelope,
-    Recorded,
-    decode_envelope,
-    decode_payload,
-    decode_recorded,
-    encode_envelope,
-)
+from bus_contracts.envelope import Envelope, Recorded, decode_event, decode_recorded, encode_envelope
 from bus_contracts.subjects import ALL_EVENTS, StreamSettings, event_subject
 
 log = logging.getLogger(__name__)
+
+#: Failures that mean "no answer right now" (a reconnect, a cluster electing a
+#: leader). Retrying is safe: reads are reads, and an append re-sent after a lost
+#: acknowledgement is recognised as already stored.
+TRANSIENT = (
+    nats.errors.NoRespondersError,
+    nats.js.errors.NoStreamResponseError,
+    nats.js.errors.ServiceUnavailableError,
+    nats.errors.TimeoutError,
+    TimeoutError,
+    DirectGetUnavailable,
+)
 
 WRONG_LAST_SEQUENCE = 10071
 #: An atomic batch carrying a Nats-Msg-Id the stream has already seen.
@@ -63,11 +68,15 @@ class Loaded(Generic[S]):
 
 
 class EventStore:
-    def __init__(self, nc: NATS, settings: StreamSettings | None = None, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self, nc: NATS, settings: StreamSettings | None = None, *, timeout: float = 2.0, retry_window: float = 10.0
+    ) -> None:
         self.nc = nc
         self.js = nc.jetstream(timeout=timeout)
         self.settings = settings or StreamSettings()
         self._timeout = timeout
+        #: How long a read or append keeps retrying transient failures before giving up.
+        self.retry_window = retry_window
         self._reader = DirectReader(nc, self.settings.name, timeout=timeout)
 
     # --- lifecycle -------------------------------------------------------------
@@ -83,14 +92,31 @@ class EventStore:
             allow_atomic=True,
         )
 
-    async def start(self) -> None:
-        """Create (or update) the stream and start the reader."""
+    async def start(self, ready_timeout: float = 30.0) -> None:
+        """Create (or update) the stream and start the reader.
+
+        A cluster that has just started has no JetStream leader for a few
+        seconds; wait for it (bounded) instead of failing the node's start.
+        """
         config = self.stream_config()
-        try:
-            await self.js.add_stream(config)
-        except nats.js.errors.BadRequestError:
-            # Exists with different settings (e.g. replicas changed): update what may change.
-            await self.js.update_stream(config)
+        async with asyncio.timeout(ready_timeout):
+            backoff = 0.1
+            while True:
+                try:
+                    await self.js.add_stream(config)
+                    break
+                except nats.js.errors.BadRequestError:
+                    # Exists with different settings (e.g. replicas changed): update what may change.
+                    await self.js.update_stream(config)
+                    break
+                except (
+                    nats.js.errors.ServiceUnavailableError,
+                    nats.errors.TimeoutError,
+                    nats.errors.NoRespondersError,
+                ):
+                    log.info("JetStream not ready yet; retrying in %.1fs", backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 2.0)
         await self._reader.start()
 
     async def stop(self) -> None:
@@ -98,8 +124,30 @@ class EventStore:
 
     # --- writing ---------------------------------------------------------------
 
+    async def _retrying(self, operation, what: str):
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.retry_window
+        backoff = 0.05
+        while True:
+            try:
+                return await operation()
+            except TRANSIENT as exc:
+                if loop.time() + backoff > deadline:
+                    raise
+                log.info("%s: %s; retrying in %.2fs", what, type(exc).__name__, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+
     async def append(self, envelopes: Sequence[Envelope], expected: int) -> AppendResult:
-        """Append events of one aggregate, expecting its subject to end at ``expected``."""
+        """Append events of one aggregate, expecting its subject to end at ``expected``.
+
+        Transient failures are retried with the same event ids for up to
+        ``retry_window`` seconds; a retry of an append that was in fact stored
+        answers like the first one.
+        """
+        return await self._retrying(lambda: self._append_once(envelopes, expected), "append")
+
+    async def _append_once(self, envelopes: Sequence[Envelope], expected: int) -> AppendResult:
         if not envelopes:
             raise ValueError("nothing to append")
         first = envelopes[0]
@@ -158,8 +206,7 @@ class EventStore:
     async def _already_stored_or_conflict(
         self, subject: str, envelopes: Sequence[Envelope], expected: int, detail: str
     ) -> AppendResult:
-        following = await self._reader.read_all(expected + 1, subject, limit=len(envelopes))
-        stored = following[: len(envelopes)]
+        stored, _ = await self._reader.batch(expected + 1, subject, limit=len(envelopes))
         if len(stored) == len(envelopes) and all(
             r.msg_id == e.event_id for r, e in zip(stored, envelopes, strict=True)
         ):
@@ -169,7 +216,8 @@ class EventStore:
     # --- reading ---------------------------------------------------------------
 
     async def read_subject(self, aggregate: str, aggregate_id: str, after: int = 0) -> list[Recorded]:
-        raw = await self._reader.read_all(after + 1, event_subject(aggregate, aggregate_id))
+        subject = event_subject(aggregate, aggregate_id)
+        raw = await self._retrying(lambda: self._reader.read_all(after + 1, subject), "read")
         return [_decode(r) for r in raw]
 
     async def load(self, decider: Decider[S], aggregate_id: str) -> Loaded[S]:
@@ -178,15 +226,15 @@ class EventStore:
     async def catch_up(self, decider: Decider[S], aggregate_id: str, state: S, version: int) -> Loaded[S]:
         """Fold whatever was appended to the aggregate after ``version``."""
         subject = event_subject(decider.aggregate, aggregate_id)
-        bodies, last = await self._reader.bodies(version + 1, subject)
+        bodies, last = await self._retrying(lambda: self._reader.bodies(version + 1, subject), "load")
         if bodies:
-            state = decider.fold(state, (decode_payload(decode_envelope(b)) for b in bodies))
+            state = decider.fold(state, (decode_event(b) for b in bodies))
             version = last
         return Loaded(state, version, len(bodies))
 
     async def read_from(self, start_seq: int, limit: int = 1000) -> tuple[list[Recorded], int]:
         """Up to ``limit`` events of any aggregate from ``start_seq``; and how many remain."""
-        raw, remaining = await self._reader.batch(start_seq, ALL_EVENTS, limit)
+        raw, remaining = await self._retrying(lambda: self._reader.batch(start_seq, ALL_EVENTS, limit), "read")
         return [_decode(r) for r in raw], remaining
 
     async def last_seq(self) -> int:

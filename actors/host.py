@@ -137,16 +137,8 @@ class Actor(Generic[S]):
         )
 
     async def _append(self, envelopes: Sequence[Envelope]) -> int:
-        """Append, retrying the same envelopes after a lost acknowledgement."""
-        store = self.host.store
-        for attempt in range(3):
-            try:
-                return (await store.append(envelopes, self.version)).last_seq
-            except TimeoutError:
-                if attempt == 2:
-                    raise
-                log.warning("append to %s timed out; retrying the same events", self.aggregate_id)
-        raise AssertionError("unreachable")
+        # The store retries transient failures with the same event ids.
+        return (await self.host.store.append(envelopes, self.version)).last_seq
 
 
 class ActorHost(Generic[S]):
@@ -159,7 +151,7 @@ class ActorHost(Generic[S]):
         *,
         idle_timeout: float = 60.0,
         max_attempts: int = 8,
-        command_timeout: float = 10.0,
+        command_timeout: float = 30.0,
     ) -> None:
         self.store = store
         self.decider = decider

@@ -26,7 +26,7 @@ from actors.event_store import EventStore
 from actors.host import ActorHost, Outcome
 from actors.secrets import SecretStore
 from bus_contracts import commands as c
-from bus_contracts.events import PipeConfig, ProviderTrunkConfig, SipTrunkConfig, TrunkType
+from bus_contracts.events import NumberDetached, PipeConfig, ProviderTrunkConfig, SipTrunkConfig, TrunkType
 from bus_contracts.ids import new_key_id, new_pipe_id, new_project_id, new_trunk_id, number_id_for
 
 KEY_PREFIX = "sk-"
@@ -99,7 +99,31 @@ class Management:
         out = await self.pipes.execute(pipe_id, c.UpdatePipe(project_id=project_id, **changes), trace=trace)
         return Written(pipe_id, out.version)
 
-    async def delete_pipe(self, project_id: str, pipe_id: str, trace: dict | None = None) -> Written:
+    async def delete_pipe(
+        self, project_id: str, pipe_id: str, *, attached_hint: tuple[str, ...] = (), trace: dict | None = None
+    ) -> Written:
+        """Delete a pipe; refused while numbers are attached.
+
+        The pipe's list of linked numbers is kept by a second step after each
+        attach/detach, so a crash or race between the steps can leave it wrong
+        in either direction. Before deciding, reconcile it with the numbers
+        themselves (the source of truth for routing): unlink numbers that are no
+        longer attached to this pipe, and link those that are but were never
+        recorded (``attached_hint``: numbers a read model says point here).
+        """
+        current = (await self.pipes.read(pipe_id)).state
+        if current.exists and not current.deleted and current.project_id == project_id:
+            for number_id in dict.fromkeys((*current.numbers, *attached_hint)):
+                n = (await self.numbers.read(number_id)).state
+                really = n.live and n.project_id == project_id and n.pipe_id == pipe_id
+                if really and number_id not in current.numbers:
+                    await self.pipes.execute(
+                        pipe_id, c.LinkNumber(project_id=project_id, number_id=number_id), trace=trace
+                    )
+                elif not really and number_id in current.numbers:
+                    await self.pipes.execute(
+                        pipe_id, c.UnlinkNumber(project_id=project_id, number_id=number_id), trace=trace
+                    )
         out = await self.pipes.execute(pipe_id, c.DeletePipe(project_id=project_id), trace=trace)
         return Written(pipe_id, out.version)
 
@@ -133,9 +157,14 @@ class Management:
         out = await self.numbers.execute(number_id, cmd, trace=trace)
         seq = out.version
         if trunk_id is not None:
-            linked = await self.trunks.execute(
-                trunk_id, c.RecordTrunkNumbers(project_id=project_id, number_ids=(number_id,)), trace=trace
-            )
+            try:
+                linked = await self.trunks.execute(
+                    trunk_id, c.RecordTrunkNumbers(project_id=project_id, number_ids=(number_id,)), trace=trace
+                )
+            except NotFound:  # the trunk was deleted meanwhile: do not leave its number behind
+                if out.changed:
+                    await self.numbers.execute(number_id, c.ReleaseNumber(project_id=project_id), trace=trace)
+                raise Invalid(f"trunk {trunk_id} not found in this project") from None
             seq = max(seq, linked.version)
         return Written(number_id, seq, {"new": out.changed})
 
@@ -144,7 +173,10 @@ class Management:
         current = (await self.numbers.read(number_id)).state
         if not current.live or current.project_id != project_id:
             raise NotFound("number not found")
-        target = (await self.pipes.read(pipe_id)).state
+        try:
+            target = (await self.pipes.read(pipe_id)).state
+        except NotFound:  # not even a possible id
+            raise Invalid(f"pipe {pipe_id} not found in this project") from None
         if not target.exists or target.deleted or target.project_id != project_id:
             raise Invalid(f"pipe {pipe_id} not found in this project")
         attached = await self.numbers.execute(
@@ -160,17 +192,19 @@ class Management:
         return Written(number_id, max(attached.version, linked.version))
 
     async def detach_number(self, project_id: str, number_id: str, trace: dict | None = None) -> Written:
-        before = (await self.numbers.read(number_id)).state
         out = await self.numbers.execute(number_id, c.DetachNumber(project_id=project_id), trace=trace)
         seq = out.version
-        if before.pipe_id is not None:
-            try:
-                unlinked = await self.pipes.execute(
-                    before.pipe_id, c.UnlinkNumber(project_id=project_id, number_id=number_id), trace=trace
-                )
-                seq = max(seq, unlinked.version)
-            except NotFound:
-                pass  # the pipe is gone; nothing routes through it
+        # Unlink the pipe this detach took the number from (named by its own event,
+        # not by an earlier read that a concurrent attach may have made stale).
+        for event in out.events:
+            if isinstance(event, NumberDetached):
+                try:
+                    unlinked = await self.pipes.execute(
+                        event.pipe_id, c.UnlinkNumber(project_id=project_id, number_id=number_id), trace=trace
+                    )
+                    seq = max(seq, unlinked.version)
+                except NotFound:
+                    pass  # the pipe is gone; nothing routes through it
         return Written(number_id, seq)
 
     async def release_number(self, project_id: str, number_id: str, trace: dict | None = None) -> Written:

@@ -9,6 +9,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 
+from actors.direct_get import DirectGetError
 from actors.errors import Rejected
 from actors.host import TooManyConflicts
 from api.dto import Error
@@ -68,7 +69,11 @@ def conflicts(_: Request, exc: TooManyConflicts) -> Response[Error]:
 
 def unavailable(request: Request, exc: Exception) -> Response[Error]:
     log.warning("event store unavailable on %s %s: %s", request.method, request.url.path, exc or type(exc).__name__)
-    return _response(503, "unavailable", "the event store (NATS) is unavailable; nothing was changed, retry shortly")
+    return _response(
+        503,
+        "unavailable",
+        "the event store (NATS) did not answer in time; the change may or may not have been stored: read before retrying",
+    )
 
 
 def internal(request: Request, exc: Exception) -> Response[Error]:
@@ -83,6 +88,7 @@ HANDLERS = {
     ProjectionTimeout: projection_timeout,
     TooManyConflicts: conflicts,
     nats.errors.Error: unavailable,
+    DirectGetError: unavailable,
     TimeoutError: unavailable,
     Exception: internal,
 }

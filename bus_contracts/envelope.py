@@ -132,6 +132,26 @@ def decode_payload(envelope: Envelope) -> Event | UnknownEvent:
         return UnknownEvent(envelope.type, bytes(envelope.data))
 
 
+UNDECODABLE = "<undecodable>"
+
+
+def decode_event(raw: bytes) -> Event | UnknownEvent:
+    """The payload of a stored message; never raises."""
+    try:
+        return decode_payload(decode_envelope(raw))
+    except msgspec.DecodeError:
+        return UnknownEvent(UNDECODABLE, raw)
+
+
 def decode_recorded(seq: int, subject: str, raw: bytes) -> Recorded:
-    envelope = decode_envelope(raw)
+    """A stored message with its position; never raises. A message that is not an
+    envelope at all (written by something else) is kept as an UnknownEvent."""
+    try:
+        envelope = decode_envelope(raw)
+    except msgspec.DecodeError:
+        _, aggregate, aggregate_id = (subject.split(".", 2) + ["", ""])[:3]
+        envelope = Envelope(
+            event_id="", aggregate=aggregate, aggregate_id=aggregate_id, type=UNDECODABLE, occurred_at=utcnow()
+        )
+        return Recorded(seq, subject, envelope, UnknownEvent(UNDECODABLE, raw))
     return Recorded(seq, subject, envelope, decode_payload(envelope))

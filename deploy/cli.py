@@ -15,6 +15,8 @@ import contextlib
 import json
 import logging
 import os
+import re
+import secrets
 import signal
 import sys
 from pathlib import Path
@@ -34,23 +36,50 @@ def _server_imports():
     return Settings, Node, ApiServer, EmbeddedNats, create_project_with_key
 
 
-def _write_credentials(path: Path, data: dict[str, str]) -> None:
+def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2)
+        f.write(text)
+
+
+def _write_credentials(path: Path, data: dict[str, str]) -> None:
+    _write_private(path, json.dumps(data, indent=2))
+
+
+def _embedded_nats(EmbeddedNats, settings):
+    """The embedded server, with a token only this data folder's owner can read:
+    whoever can write to the event stream could mint API keys."""
+    nats_dir = settings.data_dir / "nats"
+    nats_dir.mkdir(parents=True, exist_ok=True)
+    token_file = nats_dir / "token"
+    if not token_file.exists():
+        _write_private(token_file, secrets.token_urlsafe(32))
+    return EmbeddedNats(nats_dir, sync_interval=settings.nats_sync, token=token_file.read_text().strip())
 
 
 async def _ensure_credentials(node, create_project_with_key, path: Path) -> tuple[dict[str, str], bool]:
-    """The stored key if it still works, else a new project and key (printed once)."""
+    """The stored key if it still works, else a new project and key (printed once).
+
+    The read model is caught up first: after a rebuild or on a fresh node it may
+    not know the stored key yet, and that must not look like a missing key.
+    """
+    await node.projector.wait_for(await node.store.last_seq(), timeout=60)
     if path.exists():  # noqa: ASYNC240 - a tiny local file, read once at startup
         with contextlib.suppress(ValueError, KeyError):
             stored = json.loads(path.read_text())  # noqa: ASYNC240
-            if await node.reads.api_key(stored["key_id"]) is not None:
+            row = await node.reads.api_key(stored["key_id"])
+            if row is not None and not row["revoked"]:
                 return stored, False
+            log.warning("the stored API key no longer works (revoked or unknown); issuing a new one")
     creds = await create_project_with_key(node, "default", "local user")
     data = {"project_id": creds.project_id, "key_id": creds.key_id, "api_key": creds.api_key}
     _write_credentials(path, data)
     return data, True
+
+
+def _public(url: str) -> str:
+    """A NATS URL without credentials, for printing."""
+    return ",".join(re.sub(r"//[^@/]*@", "//", u) for u in url.split(","))
 
 
 async def up(args: argparse.Namespace) -> int:
@@ -67,8 +96,9 @@ async def up(args: argparse.Namespace) -> int:
     embedded = None
     nats_url = settings.nats_url
     if nats_url is None:
-        embedded = EmbeddedNats(settings.data_dir / "nats", sync_interval=settings.nats_sync)
-        nats_url = await asyncio.to_thread(embedded.start)
+        embedded = _embedded_nats(EmbeddedNats, settings)
+        await asyncio.to_thread(embedded.start)
+        nats_url = embedded.client_url
     node = Node(settings, nats_url)
     server = None
     try:
@@ -83,7 +113,8 @@ async def up(args: argparse.Namespace) -> int:
             "Unpod speech stack is up.",
             f"  API:        {base}",
             f"  API docs:   {base}/schema/swagger",
-            f"  NATS:       {nats_url}" + (" (embedded)" if embedded else " (external)"),
+            f"  NATS:       {_public(nats_url)}"
+            + (" (embedded, token in the data folder)" if embedded else " (external)"),
             f"  Data:       {settings.data_dir.resolve()}",
             f"  Project:    {creds['project_id']}",
         ]
@@ -121,8 +152,9 @@ async def rebuild_read_model(args: argparse.Namespace) -> int:
     embedded = None
     url = settings.nats_url
     if url is None:
-        embedded = EmbeddedNats(settings.data_dir / "nats")
-        url = embedded.start()
+        embedded = _embedded_nats(EmbeddedNats, settings)
+        embedded.start()
+        url = embedded.client_url
     nc = await nats.connect(url)
     try:
         store = EventStore(nc, settings.stream)

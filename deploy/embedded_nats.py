@@ -42,12 +42,29 @@ class EmbeddedNats:
     """One nats-server process whose JetStream data lives in ``data_dir``."""
 
     def __init__(
-        self, data_dir: str | os.PathLike[str], *, host: str = "127.0.0.1", port: int = -1, sync_interval: str = "2m"
+        self,
+        data_dir: str | os.PathLike[str],
+        *,
+        host: str = "127.0.0.1",
+        port: int = -1,
+        sync_interval: str = "2m",
+        server_name: str | None = None,
+        cluster_port: int | None = None,
+        routes: tuple[str, ...] = (),
+        cluster_name: str = "unpod",
+        token: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.host = host
         self.port = port
         self.sync_interval = sync_interval
+        #: Set ``cluster_port`` (and ``routes`` to the other members) to run as one node of a cluster.
+        self.server_name = server_name
+        self.cluster_port = cluster_port
+        self.routes = routes
+        self.cluster_name = cluster_name
+        #: When set, clients must present it (``client_url`` carries it).
+        self.token = token
         self.process: subprocess.Popen[bytes] | None = None
         self.url: str | None = None
 
@@ -56,7 +73,12 @@ class EmbeddedNats:
         store = self.data_dir / "jetstream"
         store.mkdir(parents=True, exist_ok=True)
         conf = self.data_dir / "nats.conf"
-        conf.write_text(template.replace("{store_dir}", str(store)).replace("{sync_interval}", self.sync_interval))
+        text = template.replace("{store_dir}", str(store)).replace("{sync_interval}", self.sync_interval)
+        if self.token:
+            text += f'\nauthorization {{\n  token: "{self.token}"\n}}\n'
+        fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it may hold the token
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
         return conf
 
     def start(self, timeout: float = 10.0) -> str:
@@ -75,6 +97,12 @@ class EmbeddedNats:
             "--ports_file_dir", str(ports_dir),
             "-l", str(log_path),
         ]  # fmt: skip
+        if self.server_name:
+            cmd += ["-n", self.server_name]
+        if self.cluster_port is not None:
+            cmd += ["--cluster_name", self.cluster_name, "--cluster", f"nats://{self.host}:{self.cluster_port}"]
+            if self.routes:
+                cmd += ["--routes", ",".join(self.routes)]
         self.process = subprocess.Popen(
             cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
@@ -94,6 +122,14 @@ class EmbeddedNats:
             time.sleep(0.005)
         self.stop()
         raise NatsServerError(f"nats-server did not report its port within {timeout}s")
+
+    @property
+    def client_url(self) -> str:
+        """The URL to connect with (including the token, if any). Never print it."""
+        assert self.url is not None
+        if not self.token:
+            return self.url
+        return self.url.replace("nats://", f"nats://{self.token}@", 1)
 
     def stop(self, timeout: float = 10.0) -> None:
         proc, self.process = self.process, None

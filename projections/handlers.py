@@ -89,6 +89,8 @@ _PIPE_COLUMNS = (
 @on(e.PipeUpdated)
 async def pipe_updated(db: aiosqlite.Connection, rec: Recorded) -> None:
     changes = {c: getattr(rec.event, c) for c in _PIPE_COLUMNS if getattr(rec.event, c) is not msgspec.UNSET}
+    if not changes:  # only fields this version does not know
+        return
     if "recording" in changes:
         changes["recording"] = int(changes["recording"])
     sets = ", ".join(f"{c} = ?" for c in changes)

@@ -113,3 +113,23 @@ async def test_unpod_nats_url_uses_an_external_nats(tmp_path, nats_server):
     assert (await store.load(pipe_decider.DECIDER, pipe.pipe_id)).state.config.name == "external"
     await store.stop()
     await nc.close()
+
+
+async def test_embedded_nats_requires_the_data_folders_token(tmp_path):
+    import nats as nats_client
+    from nats.errors import NoServersError
+
+    up = UpProcess(tmp_path / "data")
+    await up.start()
+    try:
+        url = re.search(r"NATS:\s+(nats://\S+)", up.text).group(1)
+        token = (tmp_path / "data" / "nats" / "token").read_text().strip()
+        assert token not in up.text  # never printed
+        assert oct((tmp_path / "data" / "nats" / "token").stat().st_mode & 0o777) == "0o600"
+        with pytest.raises((NoServersError, nats_client.errors.Error)):
+            await nats_client.connect(url, max_reconnect_attempts=0, allow_reconnect=False, connect_timeout=2)
+        nc = await nats_client.connect(url.replace("nats://", f"nats://{token}@"))
+        assert nc.is_connected
+        await nc.close()
+    finally:
+        assert await up.stop() == 0, up.text

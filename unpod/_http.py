@@ -12,7 +12,8 @@ import httpx
 from unpod.errors import ConfigurationError, ConnectionFailed, error_for
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8700"
-_IDEMPOTENT = {"GET", "HEAD", "PUT", "DELETE"}
+#: Requests that may be re-sent after the server may have acted on them.
+_SAFE = {"GET", "HEAD", "OPTIONS"}
 _RETRY_STATUS = {502, 503, 504}
 
 
@@ -52,12 +53,15 @@ class Transport:
             try:
                 resp = await self._client.request(method, path, json=json, params=params)
             except httpx.TransportError as exc:
-                if method in _IDEMPOTENT and attempt < self.max_retries:
+                # A request that never reached the server can always be re-sent;
+                # one that may have been processed only when it changes nothing.
+                never_sent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                if (never_sent or method in _SAFE) and attempt < self.max_retries:
                     attempt += 1
                     await asyncio.sleep(_backoff(attempt))
                     continue
                 raise ConnectionFailed(f"{method} {self.base_url}{path}: {exc}") from exc
-            if resp.status_code in _RETRY_STATUS and method in _IDEMPOTENT and attempt < self.max_retries:
+            if resp.status_code in _RETRY_STATUS and method in _SAFE and attempt < self.max_retries:
                 attempt += 1
                 await asyncio.sleep(_backoff(attempt))
                 continue

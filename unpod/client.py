@@ -62,7 +62,11 @@ class Client:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="unpod-client", daemon=True)
         self._thread.start()
-        self._async = self._run(_make(api_key, base_url, timeout))
+        try:
+            self._async = self._run(_make(api_key, base_url, timeout))
+        except BaseException:
+            self._stop_loop()
+            raise
         self.base_url = self._async.base_url
         self.pipes = _Blocking(self, self._async.pipes)
         self.numbers = _Blocking(self, self._async.numbers)
@@ -77,6 +81,9 @@ class Client:
         if self._loop.is_closed():
             return
         self._run(self._async.close())
+        self._stop_loop()
+
+    def _stop_loop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
         self._loop.close()

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from unpod._http import Transport
 from unpod.models import ApiKey, CreatedApiKey, Number, Pipe, Trunk, TrunkSync, VoiceProfile, convert
 
-_UNSET: Any = object()
+
+def _seg(value: str) -> str:
+    """An id as one path segment: ``/`` or ``..`` in an id can never reach another route."""
+    return quote(str(value), safe="")
 
 
 def _data(body: Any) -> list[Any]:
@@ -24,7 +28,7 @@ class PipesResource(_Resource):
         return [convert(p, Pipe) for p in _data(await self._http.request("GET", "/v1/pipes"))]
 
     async def get(self, pipe_id: str) -> Pipe:
-        return convert(await self._http.request("GET", f"/v1/pipes/{pipe_id}"), Pipe)
+        return convert(await self._http.request("GET", f"/v1/pipes/{_seg(pipe_id)}"), Pipe)
 
     async def create(
         self,
@@ -51,11 +55,11 @@ class PipesResource(_Resource):
     async def update(self, pipe_id: str, **changes: Any) -> Pipe:
         """Change some fields: ``name``, ``voice_profile``, ``agent_id``, ``agent_endpoint``,
         ``recording``, ``max_call_duration_s``, ``first_speaker``."""
-        return convert(await self._http.request("PATCH", f"/v1/pipes/{pipe_id}", json=changes), Pipe)
+        return convert(await self._http.request("PATCH", f"/v1/pipes/{_seg(pipe_id)}", json=changes), Pipe)
 
     async def delete(self, pipe_id: str) -> None:
         """Delete a pipe. Raises ConflictError while numbers are attached: detach them first."""
-        await self._http.request("DELETE", f"/v1/pipes/{pipe_id}")
+        await self._http.request("DELETE", f"/v1/pipes/{_seg(pipe_id)}")
 
 
 class NumbersResource(_Resource):
@@ -66,7 +70,7 @@ class NumbersResource(_Resource):
         return [convert(n, Number) for n in _data(await self._http.request("GET", "/v1/numbers", params=params))]
 
     async def get(self, number_id: str) -> Number:
-        return convert(await self._http.request("GET", f"/v1/numbers/{number_id}"), Number)
+        return convert(await self._http.request("GET", f"/v1/numbers/{_seg(number_id)}"), Number)
 
     async def add(
         self,
@@ -82,13 +86,13 @@ class NumbersResource(_Resource):
 
     async def attach(self, number_id: str, pipe_id: str) -> Number:
         body = {"pipe_id": pipe_id}
-        return convert(await self._http.request("POST", f"/v1/numbers/{number_id}/attach", json=body), Number)
+        return convert(await self._http.request("POST", f"/v1/numbers/{_seg(number_id)}/attach", json=body), Number)
 
     async def detach(self, number_id: str) -> Number:
-        return convert(await self._http.request("POST", f"/v1/numbers/{number_id}/detach"), Number)
+        return convert(await self._http.request("POST", f"/v1/numbers/{_seg(number_id)}/detach"), Number)
 
     async def release(self, number_id: str) -> None:
-        await self._http.request("DELETE", f"/v1/numbers/{number_id}")
+        await self._http.request("DELETE", f"/v1/numbers/{_seg(number_id)}")
 
 
 class TrunksResource(_Resource):
@@ -96,7 +100,7 @@ class TrunksResource(_Resource):
         return [convert(t, Trunk) for t in _data(await self._http.request("GET", "/v1/trunks"))]
 
     async def get(self, trunk_id: str) -> Trunk:
-        return convert(await self._http.request("GET", f"/v1/trunks/{trunk_id}"), Trunk)
+        return convert(await self._http.request("GET", f"/v1/trunks/{_seg(trunk_id)}"), Trunk)
 
     async def create(
         self,
@@ -117,10 +121,10 @@ class TrunksResource(_Resource):
 
     async def sync(self, trunk_id: str) -> TrunkSync:
         """Add the trunk's numbers to the project."""
-        return convert(await self._http.request("POST", f"/v1/trunks/{trunk_id}/sync"), TrunkSync)
+        return convert(await self._http.request("POST", f"/v1/trunks/{_seg(trunk_id)}/sync"), TrunkSync)
 
     async def delete(self, trunk_id: str) -> None:
-        await self._http.request("DELETE", f"/v1/trunks/{trunk_id}")
+        await self._http.request("DELETE", f"/v1/trunks/{_seg(trunk_id)}")
 
 
 class VoiceProfilesResource(_Resource):
@@ -129,7 +133,7 @@ class VoiceProfilesResource(_Resource):
         return [convert(p, VoiceProfile) for p in _data(body)]
 
     async def get(self, profile_id: str) -> VoiceProfile:
-        return convert(await self._http.request("GET", f"/v1/voice-profiles/{profile_id}"), VoiceProfile)
+        return convert(await self._http.request("GET", f"/v1/voice-profiles/{_seg(profile_id)}"), VoiceProfile)
 
 
 class ApiKeysResource(_Resource):
@@ -141,4 +145,4 @@ class ApiKeysResource(_Resource):
         return convert(await self._http.request("POST", "/v1/api-keys", json={"name": name}), CreatedApiKey)
 
     async def revoke(self, key_id: str) -> None:
-        await self._http.request("DELETE", f"/v1/api-keys/{key_id}")
+        await self._http.request("DELETE", f"/v1/api-keys/{_seg(key_id)}")

@@ -134,8 +134,8 @@ def decide(command: c.Command, state: NumberState) -> Sequence[Event]:
             _owned(state, command.project_id)
             return [e.NumberCallEnded(call_id=call_id)] if call_id in state.active_calls else []
         case c.ReleaseNumber():
-            if state.exists and state.released:
-                return []
+            if state.exists and state.released and state.project_id == command.project_id:
+                return []  # (another project must not learn the number ever existed)
             _owned(state, command.project_id)
             if state.pipe_id is not None:
                 raise Conflict(

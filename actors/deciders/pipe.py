@@ -64,8 +64,12 @@ def validate_config(config: e.PipeConfig) -> None:
             "agent_id must be 1-128 characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit"
         )
     if config.agent_endpoint is not None:
-        parts = urlsplit(config.agent_endpoint)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
+        try:
+            parts = urlsplit(config.agent_endpoint)
+            parts.port  # noqa: B018 - raises ValueError for a port out of range
+        except ValueError:
+            parts = None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise Invalid("agent_endpoint must be an absolute http:// or https:// URL")
     if not MIN_CALL_S <= config.max_call_duration_s <= MAX_CALL_S:
         raise Invalid(f"max_call_duration_s must be between {MIN_CALL_S} and {MAX_CALL_S}")

@@ -83,7 +83,15 @@ class PipeController(Controller):
         responses=responses(*WRITE, 404, 409),
     )
     async def delete_pipe(
-        self, principal: PrincipalDep, pipe_id: FromPath[str], management: ManagementDep, node: NodeDep, trace: TraceDep
+        self,
+        principal: PrincipalDep,
+        pipe_id: FromPath[str],
+        management: ManagementDep,
+        node: NodeDep,
+        reads: ReadsDep,
+        trace: TraceDep,
     ) -> None:
-        written = await management.delete_pipe(principal.project_id, pipe_id, trace=trace)
+        # Numbers this node's read model sees routed here, so the delete can check them at their source.
+        hint = tuple(n["number_id"] for n in await reads.numbers(principal.project_id, pipe_id=pipe_id))
+        written = await management.delete_pipe(principal.project_id, pipe_id, attached_hint=hint, trace=trace)
         await node.projector.wait_for(written.seq, node.settings.read_your_writes_timeout_s)
