@@ -18,5 +18,5 @@ async def create_project_with_key(node: Node, project_name: str, key_name: str =
     assert node.management is not None and node.projector is not None
     project = await node.management.create_project(project_name)
     key = await node.management.issue_api_key(project.id, key_name)
-    await node.projector.wait_for(key.seq, node.settings.read_your_writes_timeout_s)
+    await node.caught_up(key.seq)
     return Credentials(project.id, key.id, key.extra["token"])

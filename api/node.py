@@ -90,6 +90,11 @@ class Node:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.nc.drain(), 5)
 
+    async def caught_up(self, seq: int) -> None:
+        """Return once this node's read model shows the change that ended at ``seq`` (read-your-writes)."""
+        assert self.projector is not None
+        await self.projector.wait_for(seq, self.settings.read_your_writes_timeout_s)
+
     async def readiness(self) -> dict[str, object]:
         """Ready when NATS is connected and the read model has caught up with the log."""
         connected = bool(self.nc and self.nc.is_connected)

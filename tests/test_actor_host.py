@@ -34,17 +34,25 @@ async def test_refusal_is_raised_to_the_caller(store: EventStore):
     await host.stop()
 
 
+@pytest.fixture
 async def two_nodes(nats_url):
+    """Two number hosts on separate connections: two API nodes sharing one NATS."""
     conns = [await nats.connect(nats_url) for _ in range(2)]
     stores = [EventStore(conn) for conn in conns]
     for s in stores:
         await s.start()
-    return conns, stores
+    hosts = [ActorHost(s, number.DECIDER) for s in stores]
+    yield hosts
+    for h in hosts:
+        await h.stop()
+    for s in stores:
+        await s.stop()
+    for conn in conns:
+        await conn.close()
 
 
-async def test_two_nodes_racing_for_one_number_one_attach_wins(nats_url, store: EventStore):
-    conns, stores = await two_nodes(nats_url)
-    a, b = (ActorHost(s, number.DECIDER) for s in stores)
+async def test_two_nodes_racing_for_one_number_one_attach_wins(two_nodes, store: EventStore):
+    a, b = two_nodes
     await a.execute("num_1", c.AddNumber(project_id=P, number="+14155550100", source="byon"))
     await b.read("num_1")  # b caches the state too
     results = await asyncio.gather(
@@ -56,47 +64,27 @@ async def test_two_nodes_racing_for_one_number_one_attach_wins(nats_url, store: 
     assert len(wins) == 1 and sum(isinstance(r, Conflict) for r in results) == 1
     final = await store.load(number.DECIDER, "num_1")
     assert final.state.pipe_id == wins[0].state.pipe_id
-    for h in (a, b):
-        await h.stop()
-    for s in stores:
-        await s.stop()
-    for conn in conns:
-        await conn.close()
 
 
-async def test_stale_cache_is_not_trusted_for_a_noop(nats_url, store: EventStore):
+async def test_stale_cache_is_not_trusted_for_a_noop(two_nodes, store: EventStore):
     """Node A cached 'attached to pipe_a'; node B detached it. A must not answer
     'already attached' to a new attach request: it re-checks and writes."""
-    conns, stores = await two_nodes(nats_url)
-    a, b = (ActorHost(s, number.DECIDER) for s in stores)
+    a, b = two_nodes
     await a.execute("num_1", c.AddNumber(project_id=P, number="+14155550100", source="byon"))
     await a.execute("num_1", c.AttachNumber(project_id=P, pipe_id="pipe_a"))
     await b.execute("num_1", c.DetachNumber(project_id=P))
     out = await a.execute("num_1", c.AttachNumber(project_id=P, pipe_id="pipe_a"))
     assert out.changed and out.state.pipe_id == "pipe_a"
     assert (await store.load(number.DECIDER, "num_1")).state.pipe_id == "pipe_a"
-    for h in (a, b):
-        await h.stop()
-    for s in stores:
-        await s.stop()
-    for conn in conns:
-        await conn.close()
 
 
-async def test_stale_cache_is_not_trusted_for_a_refusal(nats_url, store: EventStore):
-    conns, stores = await two_nodes(nats_url)
-    a, b = (ActorHost(s, number.DECIDER) for s in stores)
+async def test_stale_cache_is_not_trusted_for_a_refusal(two_nodes, store: EventStore):
+    a, b = two_nodes
     await a.execute("num_1", c.AddNumber(project_id=P, number="+14155550100", source="byon"))
     await a.execute("num_1", c.AttachNumber(project_id=P, pipe_id="pipe_a"))
     await b.execute("num_1", c.DetachNumber(project_id=P))
     out = await a.execute("num_1", c.AttachNumber(project_id=P, pipe_id="pipe_b"))  # A's cache says taken
     assert out.state.pipe_id == "pipe_b"
-    for h in (a, b):
-        await h.stop()
-    for s in stores:
-        await s.stop()
-    for conn in conns:
-        await conn.close()
 
 
 async def test_idle_actors_passivate_and_rehydrate(store: EventStore):

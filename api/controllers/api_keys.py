@@ -28,7 +28,7 @@ class ApiKeyController(Controller):
         trace: TraceDep,
     ) -> dto.ApiKeyCreated:
         written = await management.issue_api_key(principal.project_id, data.name, trace=trace)
-        await node.projector.wait_for(written.seq, node.settings.read_your_writes_timeout_s)
+        await node.caught_up(written.seq)
         token = written.extra["token"]
         return dto.ApiKeyCreated(
             key_id=written.id, project_id=principal.project_id, name=data.name, prefix=token[:11], key=token
@@ -46,4 +46,4 @@ class ApiKeyController(Controller):
         if key_id == principal.key_id:
             raise Conflict("a key cannot revoke itself; revoke it using another key of this project")
         written = await management.revoke_api_key(principal.project_id, key_id, trace=trace)
-        await node.projector.wait_for(written.seq, node.settings.read_your_writes_timeout_s)
+        await node.caught_up(written.seq)

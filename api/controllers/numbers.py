@@ -12,11 +12,9 @@ from api.errors import READ_ONE, WRITE, responses
 from api.node import Node
 from projections.read_model import ReadModel
 
-Id = Annotated[str, QueryParameter(max_length=128)]
-
 
 async def _read(node: Node, reads: ReadModel, project_id: str, number_id: str, seq: int) -> dto.Number:
-    await node.projector.wait_for(seq, node.settings.read_your_writes_timeout_s)
+    await node.caught_up(seq)
     row = await reads.number(project_id, number_id)
     if row is None:
         raise NotFound("number not found")
@@ -115,4 +113,4 @@ class NumberController(Controller):
         trace: TraceDep,
     ) -> None:
         written = await management.release_number(principal.project_id, number_id, trace=trace)
-        await node.projector.wait_for(written.seq, node.settings.read_your_writes_timeout_s)
+        await node.caught_up(written.seq)

@@ -14,7 +14,7 @@ from projections.read_model import ReadModel
 
 
 async def _read(node: Node, reads: ReadModel, project_id: str, pipe_id: str, seq: int) -> dto.Pipe:
-    await node.projector.wait_for(seq, node.settings.read_your_writes_timeout_s)
+    await node.caught_up(seq)
     row = await reads.pipe(project_id, pipe_id)
     if row is None:
         raise NotFound("pipe not found")
@@ -94,4 +94,4 @@ class PipeController(Controller):
         # Numbers this node's read model sees routed here, so the delete can check them at their source.
         hint = tuple(n["number_id"] for n in await reads.numbers(principal.project_id, pipe_id=pipe_id))
         written = await management.delete_pipe(principal.project_id, pipe_id, attached_hint=hint, trace=trace)
-        await node.projector.wait_for(written.seq, node.settings.read_your_writes_timeout_s)
+        await node.caught_up(written.seq)

@@ -58,7 +58,7 @@ class TrunkController(Controller):
             api_token=api_token,
             trace=trace,
         )
-        await node.projector.wait_for(written.seq, node.settings.read_your_writes_timeout_s)
+        await node.caught_up(written.seq)
         row = await reads.trunk(principal.project_id, written.id)
         if row is None:
             raise NotFound("trunk not found")
@@ -86,7 +86,7 @@ class TrunkController(Controller):
         trace: TraceDep,
     ) -> dto.TrunkSync:
         written = await management.sync_trunk(principal.project_id, trunk_id, trace=trace)
-        await node.projector.wait_for(written.seq, node.settings.read_your_writes_timeout_s)
+        await node.caught_up(written.seq)
         x = written.extra
         return dto.TrunkSync(trunk_id=trunk_id, synced=x["synced"], new=x["new"], skipped=x["skipped"])
 
@@ -105,4 +105,4 @@ class TrunkController(Controller):
         trace: TraceDep,
     ) -> None:
         written = await management.delete_trunk(principal.project_id, trunk_id, trace=trace)
-        await node.projector.wait_for(written.seq, node.settings.read_your_writes_timeout_s)
+        await node.caught_up(written.seq)
