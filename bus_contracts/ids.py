@@ -35,3 +35,18 @@ def number_id_for(e164: str) -> str:
     if not E164_RE.match(e164):
         raise ValueError(f"not an E.164 number: {e164!r}")
     return f"num_{e164[1:]}"
+
+
+def runner_aggregate_id(worker_id: str) -> str:
+    """Worker ids (``<agent_id>#<random>``) may hold characters a subject cannot."""
+    import hashlib
+
+    return "wrk_" + hashlib.sha256(worker_id.encode()).hexdigest()[:24]
+
+
+def new_call_id() -> str:
+    return new_id("call")
+
+
+def new_session_id() -> str:
+    return new_id("sess")

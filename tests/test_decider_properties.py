@@ -12,9 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from actors.decider import Decider
-from actors.deciders import access, number, pipe, trunk
+from actors.deciders import access, call, number, pipe, runner, trunk
 from actors.errors import Rejected
+from bus_contracts import calls as k
 from bus_contracts import commands as c
+from bus_contracts import runners as r
 from bus_contracts.envelope import decode_envelope, decode_payload, encode_envelope, seal
 from bus_contracts.events import PipeConfig, ProviderTrunkConfig, SipTrunkConfig
 
@@ -107,6 +109,59 @@ key_commands = st.one_of(
     st.builds(c.RevokeApiKey, project_id=projects),
 )
 
+workers = st.sampled_from(["bot#1", "bot#2"])
+assigns = st.sampled_from(["as_1", "as_2", "as_3"])
+small = st.integers(min_value=0, max_value=4)
+call_commands = st.one_of(
+    st.builds(k.QueueCall, project_id=projects),
+    st.builds(k.AssignRunner, project_id=projects, worker_id=workers, assign_id=assigns, deadline_ms=st.just(2000)),
+    st.builds(k.AcceptAssignment, project_id=projects, worker_id=workers, assign_id=assigns),
+    st.builds(k.RejectAssignment, project_id=projects, worker_id=workers, assign_id=assigns, reason=st.just("timeout")),
+    st.builds(k.ConnectBridge, project_id=projects, worker_id=workers),
+    st.builds(k.LoseRunner, project_id=projects, worker_id=workers, reason=st.just("heartbeat")),
+    st.builds(k.RecordAgentSaid, project_id=projects, utterance=small, text=names),
+    st.builds(k.RecordUserTurn, project_id=projects, turn=small, text=names),
+    st.builds(k.RecordAgentReply, project_id=projects, turn=small, text=names, interrupted=st.booleans()),
+    st.builds(
+        k.RequestTransfer, project_id=projects, transfer_type=st.just("human"), target=st.sampled_from(["q1", "q2"])
+    ),
+    st.builds(k.RequestEnd, project_id=projects, reason=st.just("bye"), by=st.just("agent")),
+    st.builds(k.EndCall, project_id=projects, reason=st.sampled_from(["completed", "hangup"])),
+)
+call_opening = st.builds(
+    k.RequestCall,
+    project_id=st.just("prj_a"),
+    pipe_id=st.just("pipe_1"),
+    session_id=st.just("sess_1"),
+    direction=st.sampled_from(["web", "inbound", "outbound"]),
+    agent_id=st.just("bot"),
+)
+# Half the time the call opens with a whole dispatch (same worker and assignment
+# throughout), so sequences reach the connected phase and its conversation.
+call_openings = st.one_of(
+    call_opening.map(lambda req: [req]),
+    st.tuples(call_opening, workers, assigns).map(
+        lambda t: [
+            t[0],
+            k.AssignRunner(project_id="prj_a", worker_id=t[1], assign_id=t[2], deadline_ms=2000),
+            k.AcceptAssignment(project_id="prj_a", worker_id=t[1], assign_id=t[2]),
+            k.ConnectBridge(project_id="prj_a", worker_id=t[1]),
+        ]
+    ),
+)
+runner_commands = st.one_of(
+    st.builds(
+        r.RegisterRunner,
+        project_id=projects,
+        worker_id=workers,
+        agent_id=st.just("bot"),
+        pool=st.sampled_from(["bot", "bot@dev"]),
+        max_concurrent=st.sampled_from([0, 1, 4, 20]),
+    ),
+    st.builds(r.DeclareRunnerLost, project_id=projects, reason=st.just("heartbeat")),
+    st.builds(r.DeregisterRunner, project_id=projects),
+)
+
 CASES = [
     # (decider, the command that usually opens a sequence, any command)
     (pipe.DECIDER, st.builds(c.CreatePipe, project_id=st.just("prj_a"), config=pipe_configs), pipe_commands),
@@ -118,6 +173,8 @@ CASES = [
     (trunk.DECIDER, trunk_commands, trunk_commands),
     (access.PROJECT_DECIDER, project_commands, project_commands),
     (access.KEY_DECIDER, key_commands, key_commands),
+    (call.DECIDER, call_openings, call_commands),
+    (runner.DECIDER, runner_commands, runner_commands),
 ]
 
 
@@ -152,7 +209,8 @@ def _property(decider: Decider, opening, strategy):
     @settings(max_examples=300, deadline=None)
     @given(opening, st.lists(strategy, min_size=3, max_size=30))
     def prop(first, rest):
-        state, produced = run(decider, [first, *rest])
+        opening = first if isinstance(first, list) else [first]
+        state, produced = run(decider, [*opening, *rest])
         assert decider.fold(decider.initial(), produced) == state
         decoded = [round_trip(ev) for ev in produced]
         assert decoded == produced
@@ -166,6 +224,8 @@ test_number_properties = _property(*CASES[1])
 test_trunk_properties = _property(*CASES[2])
 test_project_properties = _property(*CASES[3])
 test_key_properties = _property(*CASES[4])
+test_call_properties = _property(*CASES[5])
+test_runner_properties = _property(*CASES[6])
 
 
 @settings(max_examples=200, deadline=None)

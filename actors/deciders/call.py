@@ -1,0 +1,232 @@
+"""The call aggregate: lifecycle, dispatch attempts and the conversation.
+
+Phases: ``waiting`` (no runner; maybe queued) -> ``offered`` (a runner was sent
+``job.assign``) -> ``accepted`` -> ``connected`` (its bridge is up) -> ``ended``.
+A rejected or timed-out offer, or a lost runner, goes back to ``waiting``: the
+conversation so far stays, so the next runner can pick it up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import msgspec
+
+from actors.decider import Decider
+from actors.errors import Conflict, Invalid, NotFound
+from bus_contracts import calls as k
+from bus_contracts.commands import Command
+from bus_contracts.envelope import Event
+
+Phase = Literal["new", "waiting", "offered", "accepted", "connected", "ended"]
+
+
+class Line(msgspec.Struct, frozen=True):
+    """One line of the conversation so far."""
+
+    role: Literal["user", "agent"]
+    text: str
+    turn: int = 0
+    interrupted: bool = False
+
+
+class CallState(msgspec.Struct, frozen=True, kw_only=True):
+    phase: Phase = "new"
+    request: k.CallRequested | None = None
+    queued: bool = False
+    worker_id: str | None = None
+    assign_id: str | None = None
+    attempts: int = 0
+    #: Workers that refused or timed out since the call last waited with nobody offered.
+    declined: tuple[str, ...] = ()
+    turns: int = 0
+    replied: int = 0
+    utterances: int = 0
+    history: tuple[Line, ...] = ()
+    transfer: k.TransferRequested | None = None
+    end_requested: bool = False
+    ended: k.CallEnded | None = None
+
+    @property
+    def project_id(self) -> str:
+        return self.request.project_id if self.request else ""
+
+
+def initial() -> CallState:
+    return CallState()
+
+
+def evolve(state: CallState, event: Event) -> CallState:
+    replace = msgspec.structs.replace
+    match event:
+        case k.CallRequested():
+            return CallState(phase="waiting", request=event)
+        case k.CallQueued():
+            return replace(state, queued=True)
+        case k.RunnerAssigned():
+            return replace(
+                state, phase="offered", worker_id=event.worker_id, assign_id=event.assign_id, attempts=event.attempt
+            )
+        case k.RunnerAccepted():
+            return replace(state, phase="accepted", queued=False, declined=())
+        case k.RunnerRejected():
+            return replace(
+                state, phase="waiting", worker_id=None, assign_id=None, declined=(*state.declined, event.worker_id)
+            )
+        case k.BridgeConnected():
+            return replace(state, phase="connected")
+        case k.CallRunnerLost():
+            return replace(state, phase="waiting", worker_id=None, assign_id=None, declined=(event.worker_id,))
+        case k.AgentSaid():
+            return replace(state, utterances=state.utterances + 1, history=(*state.history, Line("agent", event.text)))
+        case k.UserSpoke():
+            return replace(state, turns=event.turn, history=(*state.history, Line("user", event.text, event.turn)))
+        case k.AgentReplied():
+            line = Line(
+                "agent",
+                event.heard_prefix if event.interrupted and event.heard_prefix is not None else event.text,
+                event.turn,
+                event.interrupted,
+            )
+            return replace(state, replied=event.turn, history=(*state.history, line))
+        case k.TransferRequested():
+            return replace(state, transfer=event)
+        case k.EndRequested():
+            return replace(state, end_requested=True)
+        case k.CallEnded():
+            return replace(state, phase="ended", ended=event, queued=False)
+    return state
+
+
+def _live(state: CallState, project_id: str) -> CallState:
+    if state.request is None or state.project_id != project_id:
+        raise NotFound("call not found")
+    return state
+
+
+def _not_ended(state: CallState, project_id: str) -> CallState:
+    _live(state, project_id)
+    if state.phase == "ended":
+        raise Conflict("the call has ended")
+    return state
+
+
+def decide(command: Command, state: CallState) -> Sequence[Event]:
+    match command:
+        case k.RequestCall():
+            requested = k.CallRequested(
+                project_id=command.project_id,
+                pipe_id=command.pipe_id,
+                session_id=command.session_id,
+                direction=command.direction,
+                agent_id=command.agent_id,
+                agent_endpoint=command.agent_endpoint,
+                voice_profile_id=command.voice_profile_id,
+                user_number=command.user_number,
+                number_id=command.number_id,
+                instructions=command.instructions,
+                data=command.data,
+                max_duration_s=command.max_duration_s,
+                node_id=command.node_id,
+            )
+            if (command.agent_id is None) == (command.agent_endpoint is None):
+                raise Invalid("a call is served by exactly one of an agent_id or an agent_endpoint")
+            if state.request is not None:
+                if state.request != requested:
+                    raise Conflict("a call with this id already exists")
+                return []
+            return [requested]
+        case k.QueueCall():
+            _not_ended(state, command.project_id)
+            if state.phase != "waiting":
+                raise Conflict(f"only a waiting call can be queued (it is {state.phase})")
+            return [] if state.queued else [k.CallQueued(reason=command.reason)]
+        case k.AssignRunner():
+            _not_ended(state, command.project_id)
+            if state.phase == "offered" and state.assign_id == command.assign_id:
+                return []
+            if state.phase != "waiting":
+                raise Conflict(f"the call is {state.phase}, not waiting for a runner")
+            return [
+                k.RunnerAssigned(
+                    worker_id=command.worker_id,
+                    assign_id=command.assign_id,
+                    attempt=state.attempts + 1,
+                    deadline_ms=command.deadline_ms,
+                )
+            ]
+        case k.AcceptAssignment():
+            _not_ended(state, command.project_id)
+            if state.assign_id == command.assign_id and state.phase in ("accepted", "connected"):
+                return []
+            if state.phase != "offered" or state.assign_id != command.assign_id:
+                raise Conflict("stale assignment: the call was not offered to this runner")
+            return [k.RunnerAccepted(worker_id=command.worker_id, assign_id=command.assign_id)]
+        case k.RejectAssignment():
+            _not_ended(state, command.project_id)
+            if state.phase != "offered" or state.assign_id != command.assign_id:
+                if command.worker_id in state.declined and state.assign_id != command.assign_id:
+                    return []  # already recorded
+                raise Conflict("stale assignment: the call was not offered to this runner")
+            return [k.RunnerRejected(worker_id=command.worker_id, assign_id=command.assign_id, reason=command.reason)]
+        case k.ConnectBridge():
+            _not_ended(state, command.project_id)
+            if state.worker_id != command.worker_id or state.phase not in ("accepted", "connected"):
+                raise Conflict("this runner was not accepted for the call")
+            return [] if state.phase == "connected" else [k.BridgeConnected(worker_id=command.worker_id)]
+        case k.LoseRunner():
+            _live(state, command.project_id)
+            if state.phase in ("offered", "accepted", "connected") and state.worker_id == command.worker_id:
+                return [k.CallRunnerLost(worker_id=command.worker_id, reason=command.reason)]
+            return []
+        case k.RecordAgentSaid():
+            _not_ended(state, command.project_id)
+            if command.utterance <= state.utterances:
+                return []
+            if command.utterance != state.utterances + 1:
+                raise Invalid(f"utterance {command.utterance} out of order (next is {state.utterances + 1})")
+            return [k.AgentSaid(text=command.text)]
+        case k.RecordUserTurn():
+            _not_ended(state, command.project_id)
+            if command.turn <= state.turns:
+                return []
+            if command.turn != state.turns + 1:
+                raise Invalid(f"turn {command.turn} out of order (next is {state.turns + 1})")
+            return [k.UserSpoke(turn=command.turn, text=command.text)]
+        case k.RecordAgentReply():
+            _not_ended(state, command.project_id)
+            if command.turn <= state.replied:
+                return []
+            if command.turn > state.turns:
+                raise Invalid(f"a reply to turn {command.turn}, which the caller has not spoken yet")
+            return [
+                k.AgentReplied(
+                    turn=command.turn,
+                    text=command.text,
+                    interrupted=command.interrupted,
+                    heard_prefix=command.heard_prefix,
+                    timings=command.timings,
+                )
+            ]
+        case k.RequestTransfer():
+            _not_ended(state, command.project_id)
+            transfer = k.TransferRequested(
+                transfer_type=command.transfer_type,
+                target=command.target,
+                mode=command.mode,
+                announcement=command.announcement,
+            )
+            return [] if state.transfer == transfer else [transfer]
+        case k.RequestEnd():
+            _not_ended(state, command.project_id)
+            return [] if state.end_requested else [k.EndRequested(reason=command.reason, by=command.by)]
+        case k.EndCall():
+            _live(state, command.project_id)
+            if state.phase == "ended":
+                return []
+            return [k.CallEnded(reason=command.reason, detail=command.detail)]
+    raise TypeError(f"call cannot handle {type(command).__name__}")
+
+
+DECIDER = Decider("call", initial, evolve, decide)

@@ -1,0 +1,133 @@
+"""Given/when/then: the call lifecycle, dispatch attempts and the conversation."""
+
+from __future__ import annotations
+
+from actors.deciders import call, runner
+from actors.errors import Conflict, Invalid, NotFound
+from bus_contracts import calls as k
+from bus_contracts import runners as r
+from tests.given import given
+
+P = "prj_a"
+REQ = dict(pipe_id="pipe_1", session_id="sess_1", direction="web", agent_id="bot")
+REQUESTED = k.CallRequested(project_id=P, **REQ)
+OFFERED = k.RunnerAssigned(worker_id="bot#1", assign_id="as_1", attempt=1, deadline_ms=2000)
+ACCEPTED = k.RunnerAccepted(worker_id="bot#1", assign_id="as_1")
+CONNECTED = k.BridgeConnected(worker_id="bot#1")
+LIVE = (REQUESTED, OFFERED, ACCEPTED, CONNECTED)
+
+
+def test_request():
+    given(call.DECIDER).when(k.RequestCall(project_id=P, **REQ)).then(REQUESTED)
+    given(call.DECIDER, REQUESTED).when(k.RequestCall(project_id=P, **REQ)).then_nothing()
+
+
+def test_a_call_needs_exactly_one_brain():
+    given(call.DECIDER).when(k.RequestCall(project_id=P, **{**REQ, "agent_id": None})).then_refused(Invalid)
+
+
+def test_dispatch_happy_path():
+    s = given(call.DECIDER, REQUESTED)
+    assert s.state.phase == "waiting"
+    s.when(k.AssignRunner(project_id=P, worker_id="bot#1", assign_id="as_1", deadline_ms=2000)).then(OFFERED)
+    given(call.DECIDER, REQUESTED, OFFERED).when(
+        k.AcceptAssignment(project_id=P, worker_id="bot#1", assign_id="as_1")
+    ).then(ACCEPTED)
+    given(call.DECIDER, REQUESTED, OFFERED, ACCEPTED).when(k.ConnectBridge(project_id=P, worker_id="bot#1")).then(
+        CONNECTED
+    )
+    assert given(call.DECIDER, *LIVE).state.phase == "connected"
+
+
+def test_rejection_returns_the_call_to_waiting_and_remembers_who_declined():
+    s = given(call.DECIDER, REQUESTED, OFFERED, k.RunnerRejected(worker_id="bot#1", assign_id="as_1", reason="timeout"))
+    assert s.state.phase == "waiting" and s.state.declined == ("bot#1",)
+    s.when(k.AssignRunner(project_id=P, worker_id="bot#2", assign_id="as_2", deadline_ms=2000)).then(
+        k.RunnerAssigned(worker_id="bot#2", assign_id="as_2", attempt=2, deadline_ms=2000)
+    )
+
+
+def test_a_late_ack_for_an_old_offer_is_refused():
+    history = (
+        REQUESTED,
+        OFFERED,
+        k.RunnerRejected(worker_id="bot#1", assign_id="as_1", reason="timeout"),
+        k.RunnerAssigned(worker_id="bot#2", assign_id="as_2", attempt=2, deadline_ms=2000),
+    )
+    given(call.DECIDER, *history).when(
+        k.AcceptAssignment(project_id=P, worker_id="bot#1", assign_id="as_1")
+    ).then_refused(Conflict, "stale")
+
+
+def test_only_a_waiting_call_is_offered():
+    given(call.DECIDER, *LIVE).when(
+        k.AssignRunner(project_id=P, worker_id="bot#2", assign_id="as_2", deadline_ms=2000)
+    ).then_refused(Conflict, "connected")
+
+
+def test_lost_runner_sends_the_call_back_to_waiting_with_its_history():
+    history = (*LIVE, k.UserSpoke(turn=1, text="hi"), k.AgentReplied(turn=1, text="hello"))
+    s = given(call.DECIDER, *history)
+    s.when(k.LoseRunner(project_id=P, worker_id="bot#1", reason="heartbeat")).then(
+        k.CallRunnerLost(worker_id="bot#1", reason="heartbeat")
+    )
+    after = given(call.DECIDER, *history, k.CallRunnerLost(worker_id="bot#1", reason="heartbeat"))
+    assert after.state.phase == "waiting" and [line.text for line in after.state.history] == ["hi", "hello"]
+    # A loss reported for another runner changes nothing.
+    given(call.DECIDER, *LIVE).when(k.LoseRunner(project_id=P, worker_id="bot#9", reason="x")).then_nothing()
+
+
+def test_turns_are_numbered_and_retries_recognised():
+    s = given(call.DECIDER, *LIVE)
+    s.when(k.RecordUserTurn(project_id=P, turn=1, text="hi")).then(k.UserSpoke(turn=1, text="hi"))
+    s.when(k.RecordUserTurn(project_id=P, turn=2, text="skip")).then_refused(Invalid, "out of order")
+    done = given(call.DECIDER, *LIVE, k.UserSpoke(turn=1, text="hi"))
+    done.when(k.RecordUserTurn(project_id=P, turn=1, text="hi")).then_nothing()
+
+
+def test_one_reply_per_turn_and_never_ahead_of_the_caller():
+    s = given(call.DECIDER, *LIVE, k.UserSpoke(turn=1, text="hi"))
+    s.when(k.RecordAgentReply(project_id=P, turn=2, text="?")).then_refused(Invalid)
+    s.when(k.RecordAgentReply(project_id=P, turn=1, text="hello")).then(k.AgentReplied(turn=1, text="hello"))
+    replied = given(call.DECIDER, *LIVE, k.UserSpoke(turn=1, text="hi"), k.AgentReplied(turn=1, text="hello"))
+    replied.when(k.RecordAgentReply(project_id=P, turn=1, text="hello")).then_nothing()
+
+
+def test_interrupted_reply_keeps_what_was_heard_in_the_history():
+    reply = k.AgentReplied(
+        turn=1, text="Our opening hours are nine to five", interrupted=True, heard_prefix="Our opening"
+    )
+    s = given(call.DECIDER, *LIVE, k.UserSpoke(turn=1, text="hours?"), reply)
+    assert s.state.history[-1].text == "Our opening" and s.state.history[-1].interrupted
+
+
+def test_nothing_happens_after_the_end():
+    ended = (*LIVE, k.CallEnded(reason="hangup"))
+    given(call.DECIDER, *ended).when(k.RecordUserTurn(project_id=P, turn=1, text="hi")).then_refused(Conflict, "ended")
+    given(call.DECIDER, *ended).when(k.EndCall(project_id=P, reason="completed")).then_nothing()
+    given(call.DECIDER, *LIVE).when(k.EndCall(project_id=P, reason="completed")).then(k.CallEnded(reason="completed"))
+
+
+def test_other_projects_see_not_found():
+    given(call.DECIDER, *LIVE).when(k.EndCall(project_id="prj_b", reason="operator")).then_refused(NotFound)
+
+
+REGISTERED = r.RunnerRegistered(project_id=P, worker_id="bot#1", agent_id="bot", pool="bot", max_concurrent=4)
+
+
+def test_runner_register_lose_and_come_back():
+    cmd = r.RegisterRunner(project_id=P, worker_id="bot#1", agent_id="bot", pool="bot", max_concurrent=4)
+    given(runner.DECIDER).when(cmd).then(REGISTERED)
+    given(runner.DECIDER, REGISTERED).when(cmd).then_nothing()
+    given(runner.DECIDER, REGISTERED).when(r.DeclareRunnerLost(project_id=P, reason="heartbeat")).then(
+        r.RunnerLost(reason="heartbeat")
+    )
+    lost = given(runner.DECIDER, REGISTERED, r.RunnerLost(reason="heartbeat"))
+    assert not lost.state.online
+    lost.when(cmd).then(REGISTERED)
+    lost.when(r.DeclareRunnerLost(project_id=P, reason="again")).then_nothing()
+
+
+def test_runner_capacity_bounds():
+    bad = r.RegisterRunner(project_id=P, worker_id="bot#1", agent_id="bot", pool="bot", max_concurrent=0)
+    given(runner.DECIDER).when(bad).then_refused(Invalid, "max_concurrent")
