@@ -18,6 +18,7 @@ from api.controllers.numbers import NumberController
 from api.controllers.pipes import PipeController
 from api.controllers.trunks import TrunkController
 from api.controllers.voice_profiles import VoiceProfileController
+from api.doors.control import control_socket
 from api.errors import HANDLERS
 from api.node import Node
 
@@ -33,6 +34,7 @@ def create_app(node: Node) -> Litestar:
             NumberController,
             TrunkController,
             ApiKeyController,
+            control_socket,
         ],
         dependencies={
             "node": Provide(deps.provide_node),

@@ -13,9 +13,16 @@ import logging
 import nats
 from nats.aio.client import Client as NATS
 
+from actors.deciders import call, runner
+from actors.dispatch.dispatcher import Dispatcher
+from actors.dispatch.load_board import LoadBoard
+from actors.dispatch.offers import NodeOffers
+from actors.dispatch.registry import LocalRunners
 from actors.event_store import EventStore
+from actors.host import ActorHost
 from actors.management import Management
 from actors.secrets import SecretStore
+from actors.tokens import BridgeTokens
 from api.settings import Settings
 from projections.projector import Projector
 from projections.read_model import ReadModel
@@ -40,6 +47,16 @@ class Node:
         self.management: Management | None = None
         self.projector: Projector | None = None
         self.reads: ReadModel | None = None
+        self.node_id = settings.node_id
+        self.runners: ActorHost | None = None
+        self.calls: ActorHost | None = None
+        self.board: LoadBoard | None = None
+        self.local_runners: LocalRunners | None = None
+        self.offers: NodeOffers | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.tokens = BridgeTokens()
+        #: Where clients and runners reach this node; the server sets it once bound.
+        self.public_url = settings.base_url
         self._stopping = False
 
     async def _on_disconnect(self) -> None:
@@ -73,10 +90,30 @@ class Node:
         self.reads = ReadModel(self.settings.read_model_path)
         await self.reads.start()
         self.management = Management(self.store, secrets)
+        self.runners = ActorHost(self.store, runner.DECIDER)
+        self.calls = ActorHost(self.store, call.DECIDER)
+        self.board = LoadBoard(self.nc.jetstream(), replicas=self.settings.stream.replicas)
+        await self.board.start()
+        self.local_runners = LocalRunners(self.node_id, self.board)
+        self.offers = NodeOffers(self.nc, self.node_id, self.local_runners)
+        await self.offers.start()
+        self.dispatcher = Dispatcher(
+            self.calls,
+            self.board,
+            self.offers,
+            bridge_url=lambda call_id: f"{self.ws_url}/v1/bridge/{call_id}",
+            call_token=self.tokens.issue,
+            deadline_ms=self.settings.dispatch_deadline_ms,
+            queue_timeout_s=self.settings.queue_timeout_s,
+        )
 
     async def stop(self) -> None:
         self._stopping = True
         steps = [
+            self.offers.stop() if self.offers else None,
+            self.board.stop() if self.board else None,
+            self.runners.stop() if self.runners else None,
+            self.calls.stop() if self.calls else None,
             self.management.stop() if self.management else None,
             self.reads.stop() if self.reads else None,
             self.projector.stop() if self.projector else None,
@@ -89,6 +126,11 @@ class Node:
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.nc.drain(), 5)
+
+    @property
+    def ws_url(self) -> str:
+        url = self.public_url
+        return "wss://" + url[8:] if url.startswith("https://") else "ws://" + url.removeprefix("http://")
 
     async def caught_up(self, seq: int) -> None:
         """Return once this node's read model shows the change that ended at ``seq`` (read-your-writes)."""

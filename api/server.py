@@ -34,6 +34,8 @@ class ApiServer:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((self.host, self.port))
         self.port = self._sock.getsockname()[1]
+        if not self.node.settings.public_url:
+            self.node.public_url = f"http://{self.host}:{self.port}"
         config = uvicorn.Config(
             create_app(self.node),
             lifespan="off",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,13 @@ class Settings:
     nats_sync: str = field(default_factory=lambda: os.environ.get("UNPOD_NATS_SYNC", "2m"))
     #: How long a write waits for this node's read model before answering 504.
     read_your_writes_timeout_s: float = 5.0
+    #: This node's name on the bus (runner sockets and calls are owned by a node).
+    node_id: str = field(default_factory=lambda: os.environ.get("UNPOD_NODE_ID") or f"node_{secrets.token_hex(4)}")
+    #: Told to runners in ``registered``; three missed heartbeats close their socket.
+    runner_heartbeat_s: int = field(default_factory=lambda: int(os.environ.get("UNPOD_RUNNER_HEARTBEAT_S", "5")))
+    #: job.assign deadline, and how long a call may wait for a free runner slot.
+    dispatch_deadline_ms: int = 2000
+    queue_timeout_s: float = field(default_factory=lambda: float(os.environ.get("UNPOD_QUEUE_TIMEOUT_S", "30")))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir))

@@ -80,14 +80,18 @@ class Stack:
     api_key: str
     project_id: str
 
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1)
+
     def http(self, api_key: str | None = None) -> httpx.AsyncClient:
         key = self.api_key if api_key is None else api_key
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10)
 
 
-async def start_stack(data_dir, nats_url: str, *, bootstrap: bool = True) -> Stack:
-    node = Node(Settings(data_dir=data_dir, host="127.0.0.1", port=0), nats_url)
+async def start_stack(data_dir, nats_url: str, *, bootstrap: bool = True, **settings) -> Stack:
+    node = Node(Settings(data_dir=data_dir, host="127.0.0.1", port=0, **settings), nats_url)
     await node.start()
     server = ApiServer(node, "127.0.0.1", 0)
     try:

@@ -47,10 +47,22 @@ def test_frames_we_send_contain_no_nulls_for_the_published_sdk():
     """Its parser rejects null where it expects a string and then drops the socket."""
     sent = [
         f.Registered(heartbeat_interval_s=5),
-        f.JobAssign(job_id="j", call_id="c", agent_id="a", bridge_url="ws://x/v1/bridge/c", call_token="t", assign_id="as"),
+        f.JobAssign(
+            job_id="j", call_id="c", agent_id="a", bridge_url="ws://x/v1/bridge/c", call_token="t", assign_id="as"
+        ),
         f.JobCancel(job_id="j"),
-        f.HelloAck(protocol_version=2, negotiated_events=[], negotiated_verbs=[], call_id="c", session_id="s", job_id="j", room_id="r"),
-        f.CallStarted(session_id="s", job_id="j", room_id="r", metadata={}, voice_profile_id="vp_local_en", agent_id="a"),
+        f.HelloAck(
+            protocol_version=2,
+            negotiated_events=[],
+            negotiated_verbs=[],
+            call_id="c",
+            session_id="s",
+            job_id="j",
+            room_id="r",
+        ),
+        f.CallStarted(
+            session_id="s", job_id="j", room_id="r", metadata={}, voice_profile_id="vp_local_en", agent_id="a"
+        ),
         f.UserText(text="hi"),
         f.UserInterrupted(heard_prefix="Our opening"),
         f.State(state="thinking"),

@@ -1,0 +1,99 @@
+"""A test peer for door 2 that speaks the real control protocol over a real
+WebSocket (as the published SDK does), with a scriptable answer to job.assign."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from collections.abc import Callable
+
+from websockets.asyncio.client import connect
+
+
+class RawRunner:
+    def __init__(
+        self,
+        ws_url: str,
+        api_key: str,
+        agent_id: str = "bot",
+        *,
+        capacity: int = 2,
+        answer: Callable[[dict], dict | None] | None = None,
+        scheme: str = "Token",
+        heartbeat: bool = True,
+    ) -> None:
+        self.url = f"{ws_url}/v1/internal/workers"
+        self.api_key = api_key
+        self.agent_id = agent_id
+        self.worker_id = f"{agent_id}#{secrets.token_hex(4)}"
+        self.capacity = capacity
+        #: Given a job.assign, the ack fields to send ({"accepted": ...}), or None to stay silent.
+        self.answer = answer or (lambda assign: {"accepted": True})
+        self.scheme = scheme
+        self.heartbeat = heartbeat
+        self.assigns: list[dict] = []
+        self.cancels: list[dict] = []
+        self.other: list[dict] = []
+        self.registered: dict | None = None
+        self.got_assign = asyncio.Event()
+        self._ws = None
+        self._tasks: list[asyncio.Task] = []
+
+    async def start(self) -> dict:
+        self._ws = await connect(self.url, additional_headers={"Authorization": f"{self.scheme} {self.api_key}"})
+        await self.send(
+            {
+                "type": "register",
+                "worker_id": self.worker_id,
+                "pool": self.agent_id,
+                "capabilities": {"agent_id": self.agent_id, "max_concurrent": self.capacity,
+                                 "transport": "dial_out", "kind": "brain", "voice_profiles": []},
+            }
+        )  # fmt: skip
+        self.registered = json.loads(await asyncio.wait_for(self._ws.recv(), 5))
+        self._tasks.append(asyncio.create_task(self._read()))
+        if self.heartbeat:
+            self._tasks.append(asyncio.create_task(self._beat(self.registered["heartbeat_interval_s"])))
+        return self.registered
+
+    async def send(self, frame: dict) -> None:
+        await self._ws.send(json.dumps(frame))
+
+    async def _read(self) -> None:
+        with contextlib.suppress(Exception):
+            async for raw in self._ws:
+                frame = json.loads(raw)
+                if frame.get("type") == "job.assign":
+                    self.assigns.append(frame)
+                    self.got_assign.set()
+                    ack = self.answer(frame)
+                    if ack is not None:
+                        await self.send(
+                            {"type": "job.ack", "job_id": frame["job_id"], "assign_id": frame["assign_id"], **ack}
+                        )
+                elif frame.get("type") == "job.cancel":
+                    self.cancels.append(frame)
+                else:
+                    self.other.append(frame)
+
+    async def _beat(self, interval: float) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                await self.send({"type": "heartbeat", "active_jobs": len(self.assigns), "worker_id": self.worker_id})
+                await asyncio.sleep(interval)
+
+    @property
+    def close_code(self) -> int | None:
+        return self._ws.close_code if self._ws else None
+
+    async def wait_closed(self, timeout: float = 5.0) -> int | None:
+        await asyncio.wait_for(self._ws.wait_closed(), timeout)
+        return self._ws.close_code
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        if self._ws is not None:
+            await self._ws.close()
