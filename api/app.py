@@ -16,8 +16,11 @@ from api.controllers.api_keys import ApiKeyController
 from api.controllers.health import HealthController
 from api.controllers.numbers import NumberController
 from api.controllers.pipes import PipeController
+from api.controllers.sessions import SessionController
 from api.controllers.trunks import TrunkController
 from api.controllers.voice_profiles import VoiceProfileController
+from api.doors.bridge import bridge_socket
+from api.doors.client import client_socket
 from api.doors.control import control_socket
 from api.errors import HANDLERS
 from api.node import Node
@@ -34,7 +37,10 @@ def create_app(node: Node) -> Litestar:
             NumberController,
             TrunkController,
             ApiKeyController,
+            SessionController,
             control_socket,
+            bridge_socket,
+            client_socket,
         ],
         dependencies={
             "node": Provide(deps.provide_node),

@@ -22,6 +22,7 @@ from actors.event_store import EventStore
 from actors.host import ActorHost
 from actors.management import Management
 from actors.secrets import SecretStore
+from actors.session_tokens import SessionTokens
 from actors.tokens import BridgeTokens
 from api.settings import Settings
 from projections.projector import Projector
@@ -55,6 +56,9 @@ class Node:
         self.offers: NodeOffers | None = None
         self.dispatcher: Dispatcher | None = None
         self.tokens = BridgeTokens()
+        self.session_tokens: SessionTokens | None = None
+        #: Live calls hosted here: call_id -> CallSession.
+        self.sessions: dict = {}
         #: Where clients and runners reach this node; the server sets it once bound.
         self.public_url = settings.base_url
         self._stopping = False
@@ -97,6 +101,8 @@ class Node:
         self.local_runners = LocalRunners(self.node_id, self.board)
         self.offers = NodeOffers(self.nc, self.node_id, self.local_runners)
         await self.offers.start()
+        self.session_tokens = SessionTokens(self.nc.jetstream(), replicas=self.settings.stream.replicas)
+        await self.session_tokens.start()
         self.dispatcher = Dispatcher(
             self.calls,
             self.board,

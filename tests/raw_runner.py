@@ -97,3 +97,53 @@ class RawRunner:
             t.cancel()
         if self._ws is not None:
             await self._ws.close()
+
+
+class EchoBridge:
+    """Runner side of door 3 for tests: dials the bridge of an accepted job, does the
+    handshake, and answers each ``user.text`` with ``echo: <text>`` in two deltas."""
+
+    def __init__(self, assign: dict, *, say_first: list[str] | None = None) -> None:
+        self.assign = assign
+        self.say_first = say_first or []
+        self.hello_ack: dict | None = None
+        self.call_started: dict | None = None
+        self.received: list[dict] = []
+        self._ws = None
+        self.task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        self._ws = await connect(f"{self.assign['bridge_url']}?token={self.assign['call_token']}")
+        await self._ws.send(
+            json.dumps({"event": "hello", "protocol_version": 2, "supported_events": [], "supported_verbs": []})
+        )
+        self.hello_ack = json.loads(await asyncio.wait_for(self._ws.recv(), 5))
+        self.call_started = json.loads(await asyncio.wait_for(self._ws.recv(), 5))
+        for text in self.say_first:
+            await self._ws.send(json.dumps({"event": "agent.say", "text": text}))
+        self.task = asyncio.create_task(self._serve())
+
+    async def _serve(self) -> None:
+        with contextlib.suppress(Exception):
+            async for raw in self._ws:
+                frame = json.loads(raw)
+                self.received.append(frame)
+                if frame.get("event") == "user.text":
+                    reply = f"echo: {frame['text']}"
+                    half = len(reply) // 2
+                    for chunk in (reply[:half], reply[half:]):
+                        await self._ws.send(json.dumps({"event": "agent.text.delta", "text": chunk}))
+                    await self._ws.send(json.dumps({"event": "agent.text.end"}))
+
+    async def send(self, frame: dict) -> None:
+        await self._ws.send(json.dumps(frame))
+
+    async def wait_closed(self, timeout: float = 5.0) -> int | None:
+        await asyncio.wait_for(self._ws.wait_closed(), timeout)
+        return self._ws.close_code
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+        if self._ws is not None:
+            await self._ws.close()

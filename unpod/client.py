@@ -11,7 +11,14 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from unpod._http import Transport
-from unpod.resources import ApiKeysResource, NumbersResource, PipesResource, TrunksResource, VoiceProfilesResource
+from unpod.resources import (
+    ApiKeysResource,
+    NumbersResource,
+    PipesResource,
+    SessionsResource,
+    TrunksResource,
+    VoiceProfilesResource,
+)
 
 T = TypeVar("T")
 
@@ -25,6 +32,7 @@ class AsyncClient:
         self.trunks = TrunksResource(self._http)
         self.voice_profiles = VoiceProfilesResource(self._http)
         self.api_keys = ApiKeysResource(self._http)
+        self.sessions = SessionsResource(self._http)
 
     async def close(self) -> None:
         await self._http.close()
@@ -73,6 +81,7 @@ class Client:
         self.trunks = _Blocking(self, self._async.trunks)
         self.voice_profiles = _Blocking(self, self._async.voice_profiles)
         self.api_keys = _Blocking(self, self._async.api_keys)
+        self.sessions = _Blocking(self, self._async.sessions)
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()

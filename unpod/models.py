@@ -123,5 +123,11 @@ class CreatedApiKey(msgspec.Struct, kw_only=True):
     project_id: str = ""
 
 
+class SessionToken(msgspec.Struct, kw_only=True):
+    token: str
+    expires_at: float
+    pipe_id: str = ""
+
+
 def convert(data: Any, model: type) -> Any:
     return msgspec.convert(data, model, strict=False)

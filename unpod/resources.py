@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from unpod._http import Transport
-from unpod.models import ApiKey, CreatedApiKey, Number, Pipe, Trunk, TrunkSync, VoiceProfile, convert
+from unpod.models import ApiKey, CreatedApiKey, Number, Pipe, SessionToken, Trunk, TrunkSync, VoiceProfile, convert
 
 
 def _seg(value: str) -> str:
@@ -146,3 +146,10 @@ class ApiKeysResource(_Resource):
 
     async def revoke(self, key_id: str) -> None:
         await self._http.request("DELETE", f"/v1/api-keys/{_seg(key_id)}")
+
+
+class SessionsResource(_Resource):
+    async def create_token(self, pipe_id: str, metadata: dict[str, Any] | None = None) -> SessionToken:
+        """A single-use token (valid 60 s) for a client to open the pipe's WebSocket."""
+        body = {"pipe_id": pipe_id, "metadata": metadata or {}}
+        return convert(await self._http.request("POST", "/v1/sessions/token", json=body), SessionToken)

@@ -1,0 +1,188 @@
+"""The live side of one call on the node hosting it: relays text between the
+client (door 1) and the runner's bridge (door 3), and records the conversation
+as events. Transport-agnostic: both ends are ``send`` coroutines.
+
+Turn flow: a final user text becomes ``UserSpoke`` and ``user.text`` to the
+runner; ``agent.text.delta`` chunks stream to the client; ``agent.text.end``
+closes the reply as ``AgentReplied``. ``agent.say`` speaks now, except the
+published SDK's sentinels (``__filler:``, ``__recording_pause:``,
+``__recording_resume``), which are controls and never spoken.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from actors.deciders.call import CallState
+from actors.dispatch.dispatcher import Dispatcher
+from actors.host import ActorHost
+from bus_contracts import calls as k
+from bus_contracts import frames as f
+
+log = logging.getLogger(__name__)
+ClientSend = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class CallSession:
+    def __init__(
+        self,
+        call_id: str,
+        request: k.CallRequested,
+        calls: ActorHost[CallState],
+        dispatcher: Dispatcher,
+        to_client: ClientSend,
+        on_end: Callable[[CallSession, str], Awaitable[None]],
+    ) -> None:
+        self.call_id = call_id
+        self.request = request
+        self.calls = calls
+        self.dispatcher = dispatcher
+        self.to_client = to_client
+        self.on_end = on_end
+        self.worker_id: str | None = None
+        self.job_id: str | None = None
+        self.bridge_send: Callable[[str], Awaitable[None]] | None = None
+        self.bridge_close: Callable[[int, str], Awaitable[None]] | None = None
+        self.turn = 0
+        self.utterance = 0
+        self.reply: list[str] = []
+        self.pending: list[f.UserText] = []
+        self.filler: str | None = None
+        self.recording_paused = False
+        self.ended: str | None = None
+        self._dispatch: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def project_id(self) -> str:
+        return self.request.project_id
+
+    # --- lifecycle ---
+
+    def start(self) -> None:
+        self._dispatch = asyncio.create_task(self._place(), name=f"dispatch:{self.call_id}")
+
+    async def _place(self) -> None:
+        await self._client({"type": "state", "state": "connecting"})
+        placed = await self.dispatcher.dispatch(self.call_id)
+        if placed.ended:
+            await self.end(placed.ended, record=False)
+            return
+        self.worker_id, self.job_id = placed.worker_id, placed.job_id
+
+    async def end(self, reason: str, *, record: bool = True, detail: str = "") -> None:
+        """End the call once: record it, tell both sides, free the runner's slot."""
+        if self.ended is not None:
+            return
+        self.ended = reason
+        if record:
+            with contextlib.suppress(Exception):
+                await self.calls.execute(
+                    self.call_id, k.EndCall(project_id=self.project_id, reason=reason, detail=detail)
+                )
+        if self._dispatch is not None and not self._dispatch.done():
+            self._dispatch.cancel()
+        await self._client({"type": "session.ended", "reason": reason})
+        if self.bridge_close is not None:
+            with contextlib.suppress(Exception):
+                await self.bridge_close(1000, reason)
+        await self.on_end(self, reason)
+
+    # --- client side (door 1) ---
+
+    async def user_text(self, text: str) -> None:
+        text = text.strip()
+        if not text or self.ended:
+            return
+        async with self._lock:
+            self.turn += 1
+            await self.calls.execute(
+                self.call_id, k.RecordUserTurn(project_id=self.project_id, turn=self.turn, text=text)
+            )
+            frame = f.UserText(text=text, is_final=True, turn_id=self.turn)
+        await self._client({"type": "user.turn", "turn": self.turn, "text": text})
+        if self.bridge_send is None:
+            self.pending.append(frame)  # delivered when the runner's bridge connects
+            return
+        await self._bridge(frame)
+
+    # --- runner side (door 3) ---
+
+    async def bridge_connected(
+        self, send: Callable[[str], Awaitable[None]], close: Callable[[int, str], Awaitable[None]]
+    ) -> None:
+        self.bridge_send, self.bridge_close = send, close
+        await self._client({"type": "state", "state": "listening"})
+        for frame in self.pending:
+            await self._bridge(frame)
+        self.pending.clear()
+
+    async def bridge_closed(self) -> None:
+        self.bridge_send = self.bridge_close = None
+
+    async def verb(self, frame: Any) -> None:
+        match frame:
+            case f.AgentTextDelta(text=text):
+                self.reply.append(text)
+                await self._client({"type": "agent.delta", "turn": self.turn, "text": text})
+            case f.AgentTextEnd():
+                text, self.reply = "".join(self.reply), []
+                if self.turn > 0:
+                    await self.calls.execute(
+                        self.call_id, k.RecordAgentReply(project_id=self.project_id, turn=self.turn, text=text)
+                    )
+                await self._client({"type": "agent.reply", "turn": self.turn, "text": text})
+            case f.AgentSay(text=text):
+                await self._say(text)
+            case f.AgentEndCall(reason=reason):
+                await self.calls.execute(
+                    self.call_id, k.RequestEnd(project_id=self.project_id, reason=reason, by="agent")
+                )
+                await self.end("completed", detail=reason)
+            case f.AgentTransfer():
+                await self.calls.execute(
+                    self.call_id,
+                    k.RequestTransfer(
+                        project_id=self.project_id,
+                        transfer_type=frame.transfer_type,
+                        target=frame.target,
+                        mode=frame.mode,
+                        announcement=frame.announcement,
+                    ),
+                )
+                await self._client({"type": "transfer", "transfer_type": frame.transfer_type, "target": frame.target})
+            case _:
+                pass  # verbs this node does not act on yet are accepted and ignored
+
+    async def _say(self, text: str) -> None:
+        if text.startswith(f.FILLER_PREFIX):
+            self.filler = text[len(f.FILLER_PREFIX) :]
+            return
+        if text.startswith(f.RECORDING_PAUSE_PREFIX):
+            self.recording_paused = True
+            return
+        if text == f.RECORDING_RESUME:
+            self.recording_paused = False
+            return
+        self.utterance += 1
+        await self.calls.execute(
+            self.call_id, k.RecordAgentSaid(project_id=self.project_id, utterance=self.utterance, text=text)
+        )
+        await self._client({"type": "agent.say", "text": text})
+
+    # --- sending ---
+
+    async def _client(self, frame: dict[str, Any]) -> None:
+        with contextlib.suppress(Exception):  # a gone client must not break the runner side
+            await self.to_client(frame)
+
+    async def _bridge(self, frame: Any) -> None:
+        if self.bridge_send is not None:
+            try:
+                await self.bridge_send(f.encode(frame))
+            except Exception:
+                log.info("bridge of %s went away while sending", self.call_id)

@@ -1,0 +1,90 @@
+"""Door 1: clients (browsers, apps, chat channels) at ``/v1/pipes/{pipe_id}/connect?token=...``.
+
+JSON frames, text mode (audio arrives with the speech layer). Client -> server:
+``{"type": "user.text", "text": ...}``, ``{"type": "hangup"}``. Server -> client:
+``session.started``, ``state``, ``user.turn``, ``agent.delta``, ``agent.reply``,
+``agent.say``, ``transfer``, ``error``, ``session.ended`` (with the reason).
+Close codes: 4003 invalid, used or expired session token; 4004 no such pipe;
+4010 the pipe's brain is an HTTP endpoint (not served by this door yet).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath
+
+from actors.call_session import CallSession
+from api.deps import NodeDep
+from bus_contracts import calls as k
+from bus_contracts.ids import new_call_id
+
+
+@websocket("/v1/pipes/{pipe_id:str}/connect")
+async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep) -> None:
+    await socket.accept()
+    claims = await node.session_tokens.redeem(socket.query_params.get("token", ""), pipe_id)
+    if claims is None:
+        await socket.close(code=4003, reason="invalid, used or expired session token")
+        return
+    pipe = await node.reads.pipe(claims.project_id, pipe_id)
+    if pipe is None:
+        await socket.close(code=4004, reason="pipe not found")
+        return
+    if pipe["agent_id"] is None:
+        await socket.send_json({"type": "error", "code": "agent_endpoint_unsupported",
+                                "message": "this door does not serve HTTP agent endpoints yet"})  # fmt: skip
+        await socket.close(code=4010, reason="agent_endpoint pipes are not served by this door yet")
+        return
+    call_id = new_call_id()
+    await node.calls.execute(
+        call_id,
+        k.RequestCall(
+            project_id=claims.project_id,
+            pipe_id=pipe_id,
+            session_id=call_id,
+            direction="web",
+            agent_id=pipe["agent_id"],
+            voice_profile_id=pipe["voice_profile_id"],
+            data=claims.metadata,
+            max_duration_s=pipe["max_call_duration_s"],
+            node_id=node.node_id,
+        ),
+    )
+    request = (await node.calls.read(call_id)).state.request
+
+    async def send(frame: dict) -> None:
+        await socket.send_json(frame)
+
+    async def forget(session: CallSession, _reason: str) -> None:
+        node.sessions.pop(session.call_id, None)
+        with contextlib.suppress(Exception):
+            await socket.close(code=1000, reason=_reason)
+
+    session = CallSession(call_id, request, node.calls, node.dispatcher, send, forget)
+    node.sessions[call_id] = session
+    await send({"type": "session.started", "session_id": call_id, "call_id": call_id})
+    session.start()
+    try:
+        while True:
+            raw = await socket.receive_text()
+            try:
+                frame = json.loads(raw)
+            except ValueError:
+                await send({"type": "error", "code": "malformed_frame", "message": "frames are JSON objects"})
+                continue
+            kind = frame.get("type") if isinstance(frame, dict) else None
+            if kind == "user.text" and isinstance(frame.get("text"), str):
+                await session.user_text(frame["text"][:10_000])
+            elif kind == "hangup":
+                await session.end("hangup")
+                return
+            else:
+                await send({"type": "error", "code": "unknown_frame", "message": f"unknown or invalid frame {kind!r}"})
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await session.end("hangup")

@@ -1,0 +1,211 @@
+"""A whole text conversation: client (door 1) -> dispatch -> runner (door 2) -> bridge (door 3)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from websockets.asyncio.client import connect
+
+from tests.conftest import eventually
+from tests.raw_runner import EchoBridge, RawRunner
+from unpod import AsyncClient
+
+
+class Client:
+    """Door 1 in text mode."""
+
+    def __init__(self, ws):
+        self.ws = ws
+
+    async def next(self, kind: str, timeout: float = 5.0) -> dict:
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = json.loads(await self.ws.recv())
+                if frame.get("type") == kind:
+                    return frame
+
+    async def state(self, state: str) -> None:
+        while (await self.next("state"))["state"] != state:
+            pass
+
+    async def say(self, text: str) -> None:
+        await self.ws.send(json.dumps({"type": "user.text", "text": text}))
+
+
+async def setup(stack, runner_kwargs=None):
+    async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+        pipe = await c.pipes.create(name="Echo", agent_id="bot")
+        token = await c.sessions.create_token(pipe.pipe_id, metadata={"user_id": "u1"})
+    bridges: list[EchoBridge] = []
+
+    def accept(assign):
+        bridge = EchoBridge(assign, **(runner_kwargs or {}))
+        bridges.append(bridge)
+        asyncio.get_running_loop().create_task(bridge.start())
+        return {"accepted": True}
+
+    runner = RawRunner(stack.ws_url, stack.api_key, answer=accept)
+    await runner.start()
+
+    async def on_board():
+        return stack.node.board.entries
+
+    await eventually(on_board)
+    return pipe, token, runner, bridges
+
+
+async def test_a_text_conversation_end_to_end(stack):
+    pipe, token, runner, bridges = await setup(stack)
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+        client = Client(ws)
+        started = await client.next("session.started")
+        call_id = started["call_id"]
+        await client.state("listening")  # the runner's bridge is up
+        await client.say("hello there")
+        assert (await client.next("user.turn")) == {"type": "user.turn", "turn": 1, "text": "hello there"}
+        reply = await client.next("agent.reply")
+        assert reply == {"type": "agent.reply", "turn": 1, "text": "echo: hello there"}
+        await client.say("second")
+        assert (await client.next("agent.reply"))["text"] == "echo: second"
+
+        bridge = bridges[0]
+        assert bridge.hello_ack["call_id"] == call_id and bridge.hello_ack["protocol_version"] == 2
+        meta = bridge.call_started["metadata"]
+        assert meta["data"] == {"user_id": "u1"} and meta["direction"] == "web"
+        assert bridge.call_started["session_id"] == call_id  # the published SDK's ctx.call_id
+        await ws.send(json.dumps({"type": "hangup"}))
+        assert (await client.next("session.ended"))["reason"] == "hangup"
+
+    async def ended():
+        return (await stack.node.calls.read(call_id)).state.phase == "ended"
+
+    await eventually(ended)
+    records = await stack.node.store.read_subject("call", call_id)
+    assert [r.envelope.type for r in records] == [
+        "call.requested", "call.runner_assigned", "call.runner_accepted", "call.bridge_connected",
+        "call.user_spoke", "call.agent_replied", "call.user_spoke", "call.agent_replied", "call.ended",
+    ]  # fmt: skip
+    assert [(r.event.turn, r.event.text) for r in records if r.envelope.type == "call.agent_replied"] == [
+        (1, "echo: hello there"),
+        (2, "echo: second"),
+    ]
+    assert await bridges[0].wait_closed() == 1000
+    await runner.stop()
+
+
+async def test_say_speaks_but_sentinels_are_controls(stack):
+    pipe, token, runner, bridges = await setup(
+        stack,
+        {
+            "say_first": [
+                "__filler:One moment please",
+                "Hello, how can I help?",
+                "__recording_pause:pii",
+                "__recording_resume",
+            ]
+        },
+    )
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+        client = Client(ws)
+        call_id = (await client.next("session.started"))["call_id"]
+        said = await client.next("agent.say")
+        assert said["text"] == "Hello, how can I help?"
+        session = stack.node.sessions[call_id]
+        await client.say("hi")
+        await client.next("agent.reply")
+        assert session.filler == "One moment please" and session.recording_paused is False
+    records = await stack.node.store.read_subject("call", call_id)
+    assert [r.event.text for r in records if r.envelope.type == "call.agent_said"] == ["Hello, how can I help?"]
+    await runner.stop()
+
+
+async def test_session_tokens_are_single_use_and_scoped(stack):
+    pipe, token, runner, _ = await setup(stack)
+    url = f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}"
+    async with connect(url) as first:
+        await Client(first).next("session.started")
+        async with connect(url) as second:  # reuse
+            await asyncio.wait_for(second.wait_closed(), 5)
+        assert second.close_code == 4003
+    for bad in ("", "st_nope", "x" * 100):
+        async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={bad}") as ws:
+            await asyncio.wait_for(ws.wait_closed(), 5)
+        assert ws.close_code == 4003
+    # A token works only on the pipe it was issued for.
+    async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+        other = await c.pipes.create(name="Other", agent_id="bot")
+        fresh = await c.sessions.create_token(pipe.pipe_id)
+    async with connect(f"{stack.ws_url}/v1/pipes/{other.pipe_id}/connect?token={fresh.token}") as ws:
+        await asyncio.wait_for(ws.wait_closed(), 5)
+    assert ws.close_code == 4003
+    await runner.stop()
+
+
+async def test_expired_session_token_is_refused(stack):
+    pipe, _, runner, _ = await setup(stack)
+    stack.node.session_tokens.ttl_s = -1  # issued already expired
+    async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+        token = await c.sessions.create_token(pipe.pipe_id)
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+        await asyncio.wait_for(ws.wait_closed(), 5)
+    assert ws.close_code == 4003
+    await runner.stop()
+
+
+async def test_another_projects_key_cannot_issue_tokens_for_a_pipe(stack):
+    from api.bootstrap import create_project_with_key
+
+    other = await create_project_with_key(stack.node, "other")
+    async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as mine:
+        pipe = await mine.pipes.create(name="Mine", agent_id="bot")
+    async with stack.http(api_key=other.api_key) as http:
+        r = await http.post("/v1/sessions/token", json={"pipe_id": pipe.pipe_id})
+    assert r.status_code == 422 and "not found" in r.json()["message"]
+
+
+@pytest.mark.parametrize("problem", ["bad_token", "second_bridge", "no_hello"])
+async def test_bridge_refusals(stack, problem):
+    pipe, token, runner, bridges = await setup(stack)
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+        client = Client(ws)
+        await client.next("session.started")
+
+        async def bridged():
+            return bridges and bridges[0].call_started
+
+        await eventually(bridged)
+        assign = bridges[0].assign
+        url = assign["bridge_url"]
+        if problem == "bad_token":
+            target, expected = f"{url}?token=1.x.y", 4003
+        elif problem == "second_bridge":
+            target, expected = f"{url}?token={assign['call_token']}", 4009
+        else:
+            target, expected = None, 4400
+        if target:
+            async with connect(target) as extra:
+                await asyncio.wait_for(extra.wait_closed(), 5)
+            assert extra.close_code == expected
+        else:
+            await bridges[0].stop()  # free the call's bridge, then redial without hello
+            async with connect(f"{url}?token={assign['call_token']}") as extra:
+                await extra.send(json.dumps({"event": "agent.say", "text": "skipping hello"}))
+                await asyncio.wait_for(extra.wait_closed(), 5)
+            assert extra.close_code == expected
+        # The conversation itself is unharmed where the bridge is still up.
+        if problem != "no_hello":
+            await client.say("still there?")
+            assert (await client.next("agent.reply"))["text"] == "echo: still there?"
+    await runner.stop()
+
+
+async def test_text_sent_before_the_runner_arrives_is_delivered_once_it_does(stack):
+    pipe, token, runner, _ = await setup(stack)
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+        client = Client(ws)
+        await client.next("session.started")
+        await client.say("early bird")  # before dispatch has finished
+        assert (await client.next("agent.reply"))["text"] == "echo: early bird"
+    await runner.stop()
