@@ -45,6 +45,7 @@ class CallSession:
         self.on_end = on_end
         self.worker_id: str | None = None
         self.job_id: str | None = None
+        self.runner_node: str | None = None
         self.bridge_send: Callable[[str], Awaitable[None]] | None = None
         self.bridge_close: Callable[[int, str], Awaitable[None]] | None = None
         self.turn = 0
@@ -72,7 +73,7 @@ class CallSession:
         if placed.ended:
             await self.end(placed.ended, record=False)
             return
-        self.worker_id, self.job_id = placed.worker_id, placed.job_id
+        self.worker_id, self.job_id, self.runner_node = placed.worker_id, placed.job_id, placed.node_id
 
     async def end(self, reason: str, *, record: bool = True, detail: str = "") -> None:
         """End the call once: record it, tell both sides, free the runner's slot."""
@@ -90,6 +91,9 @@ class CallSession:
         if self.bridge_close is not None:
             with contextlib.suppress(Exception):
                 await self.bridge_close(1000, reason)
+        if self.worker_id and self.job_id and self.runner_node:  # the runner's slot is free again
+            with contextlib.suppress(Exception):
+                await self.dispatcher.offers.finish(self.runner_node, self.worker_id, self.job_id)
         await self.on_end(self, reason)
 
     # --- client side (door 1) ---

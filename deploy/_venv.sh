@@ -32,3 +32,28 @@ ensure_venv() {
         echo "$want" > "$stamp"
     fi
 }
+
+# The published `unpod` SDK (0.5.x, Python >= 3.12) in its own venv: tests run its
+# AgentRunner against our server unchanged. Skipped (and said so) without a 3.12.
+ensure_published_sdk_venv() {
+    local py="" candidate
+    local pyenv_root
+    pyenv_root="$(pyenv root 2>/dev/null || true)"
+    for candidate in python3.12 "$pyenv_root"/versions/3.12*/bin/python3.12 /usr/bin/python3.12; do
+        if "$candidate" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 12) else 1)' >/dev/null 2>&1; then
+            py="$candidate"
+            break
+        fi
+    done
+    if [ -z "$py" ]; then
+        echo "note: no Python 3.12 found; the published-SDK compatibility tests will be skipped" >&2
+        return 0
+    fi
+    local stamp=".venv-published/.installed-unpod-0.5"
+    if [ ! -f "$stamp" ]; then
+        "$py" -m venv .venv-published
+        # websockets 13 breaks that SDK's connect despite its ">=13" requirement.
+        .venv-published/bin/python -m pip install --quiet "unpod==0.5.0" "websockets>=14"
+        touch "$stamp"
+    fi
+}

@@ -4,5 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/_venv.sh
 ensure_venv server,dev
+ensure_published_sdk_venv   # the published unpod SDK (Python 3.12), for compatibility tests
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest "$@"

@@ -46,7 +46,7 @@ async def setup(stack, runner_kwargs=None):
         asyncio.get_running_loop().create_task(bridge.start())
         return {"accepted": True}
 
-    runner = RawRunner(stack.ws_url, stack.api_key, answer=accept)
+    runner = RawRunner(stack.ws_url, stack.api_key, answer=accept, capacity=(runner_kwargs or {}).pop("capacity", 2))
     await runner.start()
 
     async def on_board():
@@ -208,4 +208,25 @@ async def test_text_sent_before_the_runner_arrives_is_delivered_once_it_does(sta
         await client.next("session.started")
         await client.say("early bird")  # before dispatch has finished
         assert (await client.next("agent.reply"))["text"] == "echo: early bird"
+    await runner.stop()
+
+
+async def test_an_ended_call_frees_its_runner_slot(stack):
+    """With capacity 1, a second conversation can only happen if the first one's slot came back."""
+    pipe, _, runner, _ = await setup(stack, {"capacity": 1})
+    for round_no in range(3):
+        async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+            token = await c.sessions.create_token(pipe.pipe_id)
+        async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+            client = Client(ws)
+            await client.say(f"round {round_no}")
+            assert (await client.next("agent.reply"))["text"] == f"echo: round {round_no}"
+            await ws.send(json.dumps({"type": "hangup"}))
+            await client.next("session.ended")
+
+        async def slot_free():
+            link = stack.node.local_runners.links[runner.worker_id]
+            return link.slots.load == 0
+
+        await eventually(slot_free)
     await runner.stop()

@@ -34,6 +34,8 @@ class Placement:
     worker_id: str | None
     job_id: str | None
     ended: str | None = None
+    #: The node holding the runner's control socket (its slot is freed there).
+    node_id: str | None = None
 
 
 class RunnerOffers:
@@ -43,6 +45,10 @@ class RunnerOffers:
         raise NotImplementedError
 
     async def deliver(self, runner: RunnerLoad, assign: f.JobAssign, deadline_s: float) -> OfferResult:
+        raise NotImplementedError
+
+    async def finish(self, node_id: str, worker_id: str, job_id: str) -> None:
+        """The call ended: free the runner's slot at its owner."""
         raise NotImplementedError
 
 
@@ -152,7 +158,7 @@ class Dispatcher:
             await self.calls.execute(
                 call_id, k.AcceptAssignment(project_id=project_id, worker_id=runner.worker_id, assign_id=assign_id)
             )
-            return Placement(runner.worker_id, job_id)
+            return Placement(runner.worker_id, job_id, node_id=runner.node_id)
         await self.calls.execute(
             call_id,
             k.RejectAssignment(

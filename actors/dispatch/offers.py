@@ -30,6 +30,7 @@ class _Request(msgspec.Struct, kw_only=True):
     deadline_s: float
     assign_id: str | None = None
     assign: f.JobAssign | None = None
+    job_id: str | None = None
 
 
 class _Reply(msgspec.Struct, kw_only=True):
@@ -74,9 +75,18 @@ class NodeOffers(RunnerOffers):
         reply = await self._ask(runner, request, deadline_s + 2.0)
         return OfferResult(reply.ok, reply.reason or ("accepted" if reply.ok else "rejected"))
 
+    async def finish(self, node_id: str, worker_id: str, job_id: str) -> None:
+        if node_id == self.node_id:
+            await self.local.finish(worker_id, job_id)
+            return
+        await self._ask_node(node_id, _Request(op="finish", worker_id=worker_id, deadline_s=0, job_id=job_id), 2.0)
+
     async def _ask(self, runner: RunnerLoad, request: _Request, timeout: float) -> _Reply:
+        return await self._ask_node(runner.node_id, request, timeout)
+
+    async def _ask_node(self, node_id: str, request: _Request, timeout: float) -> _Reply:
         try:
-            msg = await self.nc.request(node_subject(runner.node_id), _encoder.encode(request), timeout=timeout)
+            msg = await self.nc.request(node_subject(node_id), _encoder.encode(request), timeout=timeout)
         except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
             return _Reply(ok=False, reason="gone")  # that node is down or unreachable
         return _reply_decoder.decode(msg.data)
@@ -90,6 +100,9 @@ class NodeOffers(RunnerOffers):
         if request.op == "reserve" and request.assign_id:
             refused = self.local.reserve(request.worker_id, request.assign_id, request.deadline_s)
             reply = _Reply(ok=refused is None, reason=refused)
+        elif request.op == "finish" and request.job_id:
+            await self.local.finish(request.worker_id, request.job_id)
+            reply = _Reply(ok=True)
         elif request.op == "deliver" and request.assign is not None:
             result = await self.local.deliver(request.worker_id, request.assign, request.deadline_s)
             reply = _Reply(ok=result.accepted, reason=result.reason)
