@@ -56,7 +56,11 @@ class CallSession:
         self.recording_paused = False
         self.ended: str | None = None
         self._dispatch: asyncio.Task[None] | None = None
+        self._recovery: asyncio.Task[None] | None = None
+        self._bridge_up = asyncio.Event()
         self._lock = asyncio.Lock()
+        #: How long a dropped bridge may take to redial before the runner counts as lost.
+        self.redial_grace_s = 1.0
 
     @property
     def project_id(self) -> str:
@@ -68,7 +72,7 @@ class CallSession:
         self._dispatch = asyncio.create_task(self._place(), name=f"dispatch:{self.call_id}")
 
     async def _place(self) -> None:
-        await self._client({"type": "state", "state": "connecting"})
+        await self._client({"type": "state", "state": "connecting"})  # all the client ever sees of a failover
         placed = await self.dispatcher.dispatch(self.call_id)
         if placed.ended:
             await self.end(placed.ended, record=False)
@@ -85,8 +89,9 @@ class CallSession:
                 await self.calls.execute(
                     self.call_id, k.EndCall(project_id=self.project_id, reason=reason, detail=detail)
                 )
-        if self._dispatch is not None and not self._dispatch.done():
-            self._dispatch.cancel()
+        for task in (self._dispatch, self._recovery):
+            if task is not None and not task.done() and task is not asyncio.current_task():
+                task.cancel()
         await self._client({"type": "session.ended", "reason": reason})
         if self.bridge_close is not None:
             with contextlib.suppress(Exception):
@@ -125,8 +130,39 @@ class CallSession:
             await self._bridge(frame)
         self.pending.clear()
 
-    async def bridge_closed(self) -> None:
+    async def bridge_closed(self, code: int | None) -> None:
+        """The runner's bridge went away. A clean close (1000) is the agent ending the
+        session; anything else (a crash: no close frame) may be followed by a redial,
+        else the runner is lost and the call moves to another one."""
         self.bridge_send = self.bridge_close = None
+        self._bridge_up.clear()
+        if self.ended:
+            return
+        if code == 1000:
+            await self.end("completed", detail="the agent closed the session")
+            return
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.create_task(self._recover(), name=f"recover:{self.call_id}")
+
+    async def _recover(self) -> None:
+        try:
+            await asyncio.wait_for(self._bridge_up.wait(), self.redial_grace_s)
+            return  # the same runner came back
+        except TimeoutError:
+            pass
+        if self.ended or self.worker_id is None:
+            return
+        lost, job, node = self.worker_id, self.job_id, self.runner_node
+        log.warning("call %s lost its runner %s; dispatching again", self.call_id, lost)
+        await self.calls.execute(
+            self.call_id, k.LoseRunner(project_id=self.project_id, worker_id=lost, reason="bridge_lost")
+        )
+        if job and node:
+            with contextlib.suppress(Exception):
+                await self.dispatcher.offers.finish(node, lost, job)
+        self.worker_id = self.job_id = self.runner_node = None
+        self.reply = []  # a reply cut off mid-stream is not kept
+        await self._place()
 
     async def verb(self, frame: Any) -> None:
         match frame:

@@ -88,6 +88,12 @@ class RawRunner:
     def close_code(self) -> int | None:
         return self._ws.close_code if self._ws else None
 
+    def crash(self) -> None:
+        """Die like a killed process: drop the TCP connection, no close frame."""
+        for t in self._tasks:
+            t.cancel()
+        self._ws.transport.abort()
+
     async def wait_closed(self, timeout: float = 5.0) -> int | None:
         await asyncio.wait_for(self._ws.wait_closed(), timeout)
         return self._ws.close_code
@@ -141,6 +147,11 @@ class EchoBridge:
     async def wait_closed(self, timeout: float = 5.0) -> int | None:
         await asyncio.wait_for(self._ws.wait_closed(), timeout)
         return self._ws.close_code
+
+    def crash(self) -> None:
+        if self.task:
+            self.task.cancel()
+        self._ws.transport.abort()
 
     async def stop(self) -> None:
         if self.task:

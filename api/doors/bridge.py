@@ -91,6 +91,7 @@ async def bridge_socket(socket: WebSocket, call_id: FromPath[str], node: NodeDep
             await socket.close(code=code, reason=reason)
 
     await session.bridge_connected(socket.send_text, close)
+    code: int | None = None
     try:
         while True:
             raw = await socket.receive_text()
@@ -118,7 +119,7 @@ async def bridge_socket(socket: WebSocket, call_id: FromPath[str], node: NodeDep
                 )
                 continue
             await session.verb(frame)
-    except WebSocketDisconnect:
-        pass
+    except WebSocketDisconnect as exc:
+        code = exc.code
     finally:
-        await session.bridge_closed()
+        await session.bridge_closed(code)

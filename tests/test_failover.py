@@ -1,0 +1,75 @@
+"""A runner dies mid-call: the call moves to another runner of the pool, which gets
+the conversation so far; the client sees nothing but a short reconnect."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from websockets.asyncio.client import connect
+
+from tests.conftest import eventually
+from tests.raw_runner import EchoBridge, RawRunner
+from tests.test_conversation import Client
+from unpod import AsyncClient
+
+
+async def test_runner_crash_mid_call_moves_the_call_with_its_history(stack):
+    async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+        pipe = await c.pipes.create(name="Echo", agent_id="bot")
+        token = await c.sessions.create_token(pipe.pipe_id)
+    bridges: dict[str, list[EchoBridge]] = {}
+
+    def runner():
+        mine: list[EchoBridge] = []
+
+        def accept(assign):
+            bridge = EchoBridge(assign)
+            mine.append(bridge)
+            asyncio.get_running_loop().create_task(bridge.start())
+            return {"accepted": True}
+
+        rr = RawRunner(stack.ws_url, stack.api_key, answer=accept)
+        bridges[rr.worker_id] = mine
+        return rr
+
+    a, b = runner(), runner()
+    await a.start()
+    await b.start()
+
+    async def both_on_board():
+        return len(stack.node.board.entries) == 2
+
+    await eventually(both_on_board)
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+        client = Client(ws)
+        call_id = (await client.next("session.started"))["call_id"]
+        await client.state("listening")
+        await client.say("hello")
+        assert (await client.next("agent.reply"))["text"] == "echo: hello"
+
+        serving_id = stack.node.sessions[call_id].worker_id
+        serving, other = (a, b) if serving_id == a.worker_id else (b, a)
+        crashed_at = time.monotonic()
+        bridges[serving.worker_id][0].crash()
+        serving.crash()
+
+        await client.state("connecting")
+        await client.state("listening")
+        moved_in = time.monotonic() - crashed_at
+        assert moved_in < 2.0, moved_in
+        await client.say("are you still there")
+        assert (await client.next("agent.reply"))["text"] == "echo: are you still there"
+
+        fresh = bridges[other.worker_id][0]
+        history = fresh.call_started["metadata"]["history"]
+        assert history == [{"role": "user", "text": "hello"}, {"role": "agent", "text": "echo: hello"}]
+        await ws.send(json.dumps({"type": "hangup"}))
+        await client.next("session.ended")
+
+    types = [r.envelope.type for r in await stack.node.store.read_subject("call", call_id)]
+    lost = types.index("call.runner_lost")
+    assert types[lost + 1 : lost + 4] == ["call.runner_assigned", "call.runner_accepted", "call.bridge_connected"]
+    assert types.count("call.user_spoke") == 2 and types[-1] == "call.ended"
+    await other.stop()
