@@ -13,6 +13,7 @@ from litestar.routes import HTTPRoute
 
 from api import deps, dto
 from api.controllers.api_keys import ApiKeyController
+from api.controllers.calls import CallController, RunnerController
 from api.controllers.health import HealthController
 from api.controllers.numbers import NumberController
 from api.controllers.pipes import PipeController
@@ -38,6 +39,8 @@ def create_app(node: Node) -> Litestar:
             TrunkController,
             ApiKeyController,
             SessionController,
+            CallController,
+            RunnerController,
             control_socket,
             bridge_socket,
             client_socket,

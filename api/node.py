@@ -10,7 +10,9 @@ import asyncio
 import contextlib
 import logging
 
+import msgspec
 import nats
+import nats.errors
 from nats.aio.client import Client as NATS
 
 from actors.deciders import call, runner
@@ -25,6 +27,7 @@ from actors.secrets import SecretStore
 from actors.session_tokens import SessionTokens
 from actors.tokens import BridgeTokens
 from api.settings import Settings
+from bus_contracts.calls import EndCall
 from projections.projector import Projector
 from projections.read_model import ReadModel
 
@@ -103,6 +106,7 @@ class Node:
         await self.offers.start()
         self.session_tokens = SessionTokens(self.nc.jetstream(), replicas=self.settings.stream.replicas)
         await self.session_tokens.start()
+        await self.nc.subscribe(f"unpod.node.{self.node_id}.calls", cb=self._serve_calls)
         self.dispatcher = Dispatcher(
             self.calls,
             self.board,
@@ -132,6 +136,37 @@ class Node:
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.nc.drain(), 5)
+
+    async def hangup(self, call_id: str, reason: str = "operator") -> None:
+        """End a live call wherever it is hosted (this node, or another over NATS)."""
+        session = self.sessions.get(call_id)
+        if session is not None:
+            await session.end(reason)
+            return
+        state = (await self.calls.read(call_id)).state
+        if state.request is None or state.phase == "ended":
+            return
+        host = state.request.node_id
+        if host and host != self.node_id:
+            try:
+                await self.nc.request(
+                    f"unpod.node.{host}.calls",
+                    msgspec.json.encode({"op": "hangup", "call_id": call_id, "reason": reason}),
+                    timeout=3,
+                )
+                return
+            except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
+                pass  # its node is gone: record the end here
+        await self.calls.execute(call_id, EndCall(project_id=state.request.project_id, reason=reason))
+
+    async def _serve_calls(self, msg) -> None:
+        try:
+            body = msgspec.json.decode(msg.data)
+            session = self.sessions.get(body.get("call_id", ""))
+            if session is not None and body.get("op") == "hangup":
+                await session.end(body.get("reason") or "operator")
+        finally:
+            await msg.respond(b"{}")
 
     @property
     def ws_url(self) -> str:

@@ -22,8 +22,9 @@ import aiosqlite
 
 from actors.event_store import EventStore
 from bus_contracts.envelope import Recorded
+from projections import call_handlers  # noqa: F401 - registers the call and runner handlers
 from projections.handlers import HANDLERS
-from projections.schema import SCHEMA
+from projections.schema import SCHEMA, SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "main"
@@ -34,10 +35,23 @@ class ProjectionTimeout(Exception):
 
 
 async def open_writer(path: str | Path) -> aiosqlite.Connection:
+    """The writer connection; a read model of another schema version is replaced by an
+    empty one, which the projector then fills by replaying the log from the start."""
     db = await aiosqlite.connect(str(path), isolation_level=None)
+    async with db.execute("PRAGMA user_version") as cur:
+        version = (await cur.fetchone())[0]
+    async with db.execute("SELECT count(*) FROM sqlite_master WHERE type = 'table'") as cur:
+        has_tables = (await cur.fetchone())[0] > 0
+    if has_tables and version != SCHEMA_VERSION:
+        log.warning("read model schema %s != %s: rebuilding it from the event log", version, SCHEMA_VERSION)
+        await db.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)  # noqa: ASYNC240 - startup, before any serving
+        db = await aiosqlite.connect(str(path), isolation_level=None)
     await db.execute("PRAGMA journal_mode=WAL")
     await db.execute("PRAGMA synchronous=NORMAL")
     await db.executescript(SCHEMA)
+    await db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     return db
 
 

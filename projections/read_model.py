@@ -106,6 +106,35 @@ class ReadModel:
     async def trunk(self, project_id: str, trunk_id: str) -> Row | None:
         return await self._one("SELECT * FROM trunks WHERE project_id = ? AND trunk_id = ?", project_id, trunk_id)
 
+    # --- calls and runners ---
+
+    async def calls(
+        self, project_id: str, *, status: str | None = None, pipe_id: str | None = None, limit: int = 100
+    ) -> list[Row]:
+        sql = "SELECT * FROM calls WHERE project_id = ?"
+        args: list[Any] = [project_id]
+        for column, value in (("status", status), ("pipe_id", pipe_id)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                args.append(value)
+        return await self._all(sql + " ORDER BY created_at DESC, call_id LIMIT ?", *args, limit)
+
+    async def call(self, project_id: str, call_id: str) -> Row | None:
+        return await self._one("SELECT * FROM calls WHERE project_id = ? AND call_id = ?", project_id, call_id)
+
+    async def call_lines(self, call_id: str) -> list[Row]:
+        return await self._all(
+            "SELECT role, turn, text, interrupted, at FROM call_lines WHERE call_id = ? ORDER BY seq", call_id
+        )
+
+    async def runners(self, project_id: str, *, agent_id: str | None = None) -> list[Row]:
+        sql = "SELECT * FROM runners WHERE project_id = ?"
+        args: list[Any] = [project_id]
+        if agent_id is not None:
+            sql += " AND agent_id = ?"
+            args.append(agent_id)
+        return await self._all(sql + " ORDER BY agent_id, worker_id", *args)
+
     async def dump(self, table: str) -> list[tuple[Any, ...]]:
         """Every row of a table in key order (for rebuild comparisons)."""
         assert self._db is not None

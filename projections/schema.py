@@ -1,6 +1,9 @@
 """Read model tables. Every value is derived from events (times from envelopes),
 so replaying the log into an empty database reproduces the tables exactly."""
 
+#: Bump when tables or their meaning change: a node then replays the log into fresh tables.
+SCHEMA_VERSION = 2
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkpoint (
     name TEXT PRIMARY KEY,
@@ -63,7 +66,52 @@ CREATE TABLE IF NOT EXISTS trunks (
     updated_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trunks_project ON trunks(project_id, created_at);
+CREATE TABLE IF NOT EXISTS calls (
+    call_id      TEXT PRIMARY KEY,
+    project_id   TEXT NOT NULL,
+    pipe_id      TEXT NOT NULL,
+    session_id   TEXT NOT NULL,
+    direction    TEXT NOT NULL,
+    agent_id     TEXT,
+    agent_endpoint TEXT,
+    user_number  TEXT,
+    status       TEXT NOT NULL,
+    worker_id    TEXT,
+    turns        INTEGER NOT NULL DEFAULT 0,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    created_at   TEXT NOT NULL,
+    connected_at TEXT,
+    ended_at     TEXT,
+    end_reason   TEXT,
+    updated_at   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_project ON calls(project_id, created_at);
+CREATE TABLE IF NOT EXISTS call_lines (
+    call_id     TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    role        TEXT NOT NULL,
+    turn        INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    interrupted INTEGER NOT NULL DEFAULT 0,
+    at          TEXT NOT NULL,
+    PRIMARY KEY (call_id, seq)
+);
+CREATE TABLE IF NOT EXISTS runners (
+    runner_id      TEXT PRIMARY KEY,
+    worker_id      TEXT NOT NULL,
+    project_id     TEXT NOT NULL,
+    agent_id       TEXT NOT NULL,
+    pool           TEXT NOT NULL,
+    max_concurrent INTEGER NOT NULL,
+    node_id        TEXT NOT NULL,
+    hostname       TEXT,
+    status         TEXT NOT NULL,
+    lost_reason    TEXT,
+    registered_at  TEXT NOT NULL,
+    updated_at     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runners_project ON runners(project_id, agent_id);
 """
 
 #: Tables a rebuild compares; the checkpoint is bookkeeping.
-TABLES = ("projects", "api_keys", "pipes", "numbers", "trunks")
+TABLES = ("projects", "api_keys", "pipes", "numbers", "trunks", "calls", "call_lines", "runners")
