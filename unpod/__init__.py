@@ -1,8 +1,7 @@
-"""The Unpod SDK: the management client (``AsyncClient``, ``Client``).
+"""The Unpod SDK: the management client (``AsyncClient``, ``Client``) and the
+connectivity side (``AgentRunner``, ``CallContext``, ``Session``, ``HTTPAdapter``)."""
 
-The AgentRunner side (``AgentRunner``, ``CallContext``) lands with the orchestrator.
-"""
-
+from runner import AgentRunner, CallContext, CallMetrics, HTTPAdapter, RunnerStats, Session
 from unpod.client import AsyncClient, Client
 from unpod.errors import (
     APIError,
@@ -21,6 +20,12 @@ from unpod.models import ApiKey, CreatedApiKey, Number, Pipe, Trunk, TrunkSync, 
 
 __all__ = [
     "APIError",
+    "AgentRunner",
+    "CallContext",
+    "CallMetrics",
+    "HTTPAdapter",
+    "RunnerStats",
+    "Session",
     "ApiKey",
     "AsyncClient",
     "AuthenticationError",

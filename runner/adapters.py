@@ -1,0 +1,31 @@
+"""Brains that live elsewhere. Any object with an async ``stream(text)`` generator
+fits ``session.dialog_machine``; this one calls an HTTP endpoint per turn."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+
+class HTTPAdapter:
+    """POST ``{"text", "context"}`` to ``url`` each turn; the reply is ``{"text": ...}``
+    (the same contract as a pipe's ``agent_endpoint``)."""
+
+    def __init__(self, url: str, *, timeout: float = 10.0, headers: dict[str, str] | None = None) -> None:
+        self.url = url
+        self._client = httpx.AsyncClient(timeout=timeout, headers=headers)
+        self.context: dict[str, Any] = {}
+
+    async def stream(self, text: str, **context: Any) -> AsyncIterator[str]:
+        resp = await self._client.post(self.url, json={"text": text, "context": {**self.context, **context}})
+        resp.raise_for_status()
+        body = resp.json()
+        reply = body.get("text") if isinstance(body, dict) else None
+        if not isinstance(reply, str):
+            raise ValueError(f"{self.url} answered without a 'text' string")
+        yield reply
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

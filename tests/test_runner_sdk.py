@@ -1,0 +1,137 @@
+"""Our AgentRunner SDK: the seed samples as written, a conversation with hooks and
+metrics, stats, and a SIGTERM drain that loses no call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+
+from tests.conftest import eventually
+from tests.test_conversation import Client
+from unpod import AgentRunner, AsyncClient, CallContext
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = Path(__file__).parent / "seed_samples"
+
+
+async def open_call(stack, agent_id: str, metadata=None):
+    async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+        pipes = [p for p in await c.pipes.list() if p.agent_id == agent_id]
+        pipe = pipes[0] if pipes else await c.pipes.create(name=agent_id, agent_id=agent_id)
+        token = await c.sessions.create_token(pipe.pipe_id, metadata=metadata or {})
+    ws = await connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}")
+    return ws, Client(ws)
+
+
+async def on_board(stack, agent_id):
+    async def registered():
+        return any(e.agent_id == agent_id for e in stack.node.board.entries.values())
+
+    await eventually(registered, timeout=15)
+
+
+@pytest.mark.parametrize(("sample", "agent_id", "greeting"), [
+    ("runner_000.py", "my-bot", "Hello, how can I help you?"),
+    ("runner_004.py", "my-agent", "Hello, thanks for calling!"),
+])  # fmt: skip
+async def test_seed_runner_samples_run_as_written(stack, sample, agent_id, greeting):
+    env = {**os.environ, "UNPOD_API_KEY": stack.api_key, "UNPOD_BASE_URL": stack.url, "PYTHONPATH": str(ROOT)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SAMPLES / sample),
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        await on_board(stack, agent_id)
+        ws, client = await open_call(stack, agent_id)
+        assert (await client.next("agent.say"))["text"] == greeting
+        await ws.send(json.dumps({"type": "hangup"}))
+        await client.next("session.ended")
+        await ws.close()
+    finally:
+        proc.send_signal(signal.SIGTERM)  # drains and exits cleanly
+        out, _ = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, out.decode()[-3000:]
+
+
+class Echo:
+    model = "echo-1"
+
+    async def stream(self, text: str):
+        for word in f"You said {text}".split(" "):
+            yield word + " "
+
+
+async def test_a_conversation_with_hooks_metrics_stats_and_a_drain(stack):
+    seen: dict[str, list] = {"user": [], "agent": [], "start": [], "end": []}
+    ended = asyncio.Event()
+    finished_metrics = []
+
+    async def handle(ctx: CallContext) -> None:
+        assert ctx.direction == "web" and ctx.data == {"user_id": "u7"} and ctx.call_id.startswith("call_")
+        ctx.session.dialog_machine = Echo()
+        ctx.session.on("user_turn", lambda text: seen["user"].append(text))
+        ctx.session.on("agent_turn", lambda text: seen["agent"].append(text))
+        ctx.session.on("call_start", lambda: seen["start"].append(ctx.call_id))
+
+        @ctx.session.on("call_end")
+        async def _end(outcome):
+            seen["end"].append(outcome)
+            finished_metrics.append(ctx.session.metrics.live())
+            ended.set()
+
+        await ctx.session.set_filler("One moment")
+        await ctx.session.run()
+
+    runner = AgentRunner(
+        handle, agent_id="echo-bot", max_sessions=3, drain_timeout_s=10, api_key=stack.api_key, base_url=stack.url
+    )
+    runner_task = asyncio.create_task(runner.run())
+    await on_board(stack, "echo-bot")
+    ws, client = await open_call(stack, "echo-bot", {"user_id": "u7"})
+    await client.state("listening")
+    await client.say("hi there")
+    assert (await client.next("agent.reply"))["text"] == "You said hi there "
+    assert runner.stats().in_flight == 1
+
+    # SIGTERM-equivalent mid-call: no new calls, this one goes on.
+    drain = asyncio.create_task(runner.shutdown())
+    ws2, client2 = await open_call(stack, "echo-bot")
+    second = (await client2.next("session.started"))["call_id"]
+
+    async def refused_while_draining():
+        records = await stack.node.store.read_subject("call", second)
+        return [r.event.reason for r in records if r.envelope.type == "call.runner_rejected"]
+
+    assert (await eventually(refused_while_draining))[0] == "draining"
+    assert runner.stats().in_flight == 1  # the draining runner took nothing new
+    await ws2.close()
+    await client.say("still here")
+    assert (await client.next("agent.reply"))["text"] == "You said still here "
+    await ws.send(json.dumps({"type": "hangup"}))
+    await client.next("session.ended")
+    await ws.close()
+    await asyncio.wait_for(drain, 15)
+    await asyncio.wait_for(runner_task, 15)
+
+    await ended.wait()
+    assert seen["user"] == ["hi there", "still here"] and seen["agent"] == [
+        "You said hi there ",
+        "You said still here ",
+    ]
+    assert seen["end"] == ["hangup"] and len(seen["start"]) == 1
+    m = finished_metrics[0]
+    assert m.turns == 2 and m.duration_s > 0 and m.active_llm == "echo-1" and m.llm_p95_ms >= 0
+    s = runner.stats()
+    assert (s.in_flight, s.capacity, s.completed_last_hour, s.failed_last_hour) == (0, 3, 1, 0)
+    assert s.mean_call_duration_s > 0
