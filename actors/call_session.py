@@ -17,6 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from actors.agent_endpoint import FALLBACK, AgentEndpoint, EndpointFailure
 from actors.deciders.call import CallState
 from actors.dispatch.dispatcher import Dispatcher
 from actors.host import ActorHost
@@ -36,6 +37,8 @@ class CallSession:
         dispatcher: Dispatcher,
         to_client: ClientSend,
         on_end: Callable[[CallSession, str], Awaitable[None]],
+        *,
+        endpoint_timeout_s: float = 10.0,
     ) -> None:
         self.call_id = call_id
         self.request = request
@@ -61,6 +64,10 @@ class CallSession:
         self._lock = asyncio.Lock()
         #: How long a dropped bridge may take to redial before the runner counts as lost.
         self.redial_grace_s = 1.0
+        #: The brain when the pipe names an HTTP endpoint instead of a runner pool.
+        self.endpoint = (
+            AgentEndpoint(request.agent_endpoint, timeout_s=endpoint_timeout_s) if request.agent_endpoint else None
+        )
 
     @property
     def project_id(self) -> str:
@@ -69,6 +76,9 @@ class CallSession:
     # --- lifecycle ---
 
     def start(self) -> None:
+        if self.endpoint is not None:  # no runner to place: the endpoint answers every turn
+            self._dispatch = asyncio.create_task(self._client({"type": "state", "state": "listening"}))
+            return
         self._dispatch = asyncio.create_task(self._place(), name=f"dispatch:{self.call_id}")
 
     async def _place(self) -> None:
@@ -96,6 +106,8 @@ class CallSession:
         if self.bridge_close is not None:
             with contextlib.suppress(Exception):
                 await self.bridge_close(1000, reason)
+        if self.endpoint is not None:
+            await self.endpoint.aclose()
         if self.worker_id and self.job_id and self.runner_node:  # the runner's slot is free again
             with contextlib.suppress(Exception):
                 await self.dispatcher.offers.finish(self.runner_node, self.worker_id, self.job_id)
@@ -114,10 +126,40 @@ class CallSession:
             )
             frame = f.UserText(text=text, is_final=True, turn_id=self.turn)
         await self._client({"type": "user.turn", "turn": self.turn, "text": text})
+        if self.endpoint is not None:
+            await self._ask_endpoint(self.turn, text)
+            return
         if self.bridge_send is None:
             self.pending.append(frame)  # delivered when the runner's bridge connects
             return
         await self._bridge(frame)
+
+    async def _ask_endpoint(self, turn: int, text: str) -> None:
+        assert self.endpoint is not None
+        context = {
+            "call_id": self.call_id,
+            "session_id": self.request.session_id,
+            "turn_number": turn,
+            "direction": self.request.direction,
+            "user_number": self.request.user_number or "",
+            "data": self.request.data,
+        }
+        await self._client({"type": "state", "state": "thinking"})
+        try:
+            reply = await self.endpoint.turn(text, context)
+        except EndpointFailure as exc:
+            log.warning("agent endpoint failed on %s turn %d: %s", self.call_id, turn, exc.message)
+            await self.calls.execute(
+                self.call_id,
+                k.RecordAgentFailure(
+                    project_id=self.project_id, turn=turn, code=exc.code, message=exc.message, fallback=FALLBACK
+                ),
+            )
+            await self._client({"type": "error", "code": exc.code, "message": exc.message})
+            await self._client({"type": "agent.reply", "turn": turn, "text": FALLBACK, "fallback": True})
+            return
+        await self.calls.execute(self.call_id, k.RecordAgentReply(project_id=self.project_id, turn=turn, text=reply))
+        await self._client({"type": "agent.reply", "turn": turn, "text": reply})
 
     # --- runner side (door 3) ---
 

@@ -32,6 +32,8 @@ class Settings:
     runner_heartbeat_s: int = field(default_factory=lambda: int(os.environ.get("UNPOD_RUNNER_HEARTBEAT_S", "5")))
     #: job.assign deadline, and how long a call may wait for a free runner slot.
     dispatch_deadline_ms: int = 2000
+    #: How long a pipe's agent_endpoint may take to answer a turn before the fallback is spoken.
+    agent_endpoint_timeout_s: float = 10.0
     queue_timeout_s: float = field(default_factory=lambda: float(os.environ.get("UNPOD_QUEUE_TIMEOUT_S", "30")))
 
     def __post_init__(self) -> None:

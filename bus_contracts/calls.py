@@ -121,6 +121,17 @@ class AgentReplied(Event, frozen=True, kw_only=True):
     timings: TurnTimings = TurnTimings()
 
 
+@event("call.agent_error", aggregate="call")
+class AgentFailed(Event, frozen=True, kw_only=True):
+    """The agent could not answer a turn (an HTTP endpoint timed out, failed or
+    answered nonsense); the caller heard ``fallback`` instead."""
+
+    turn: int
+    code: str
+    message: str
+    fallback: str
+
+
 @event("call.transfer_requested", aggregate="call")
 class TransferRequested(Event, frozen=True, kw_only=True):
     transfer_type: Literal["number", "agent", "human"]
@@ -207,6 +218,13 @@ class RecordAgentReply(Command, frozen=True, kw_only=True):
     interrupted: bool = False
     heard_prefix: str | None = None
     timings: TurnTimings = TurnTimings()
+
+
+class RecordAgentFailure(Command, frozen=True, kw_only=True):
+    turn: int
+    code: str
+    message: str
+    fallback: str
 
 
 class RequestTransfer(Command, frozen=True, kw_only=True):

@@ -86,6 +86,11 @@ async def agent_replied(db, rec):
     await _line(db, rec, "agent", e.turn, heard, e.interrupted)
 
 
+@on(k.AgentFailed)
+async def agent_failed(db, rec):
+    await _line(db, rec, "agent", rec.event.turn, rec.event.fallback)
+
+
 @on(k.CallEnded)
 async def call_ended(db, rec):
     await _status(db, rec, "ended", ended_at=_at(rec), end_reason=rec.event.reason)

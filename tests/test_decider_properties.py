@@ -123,6 +123,14 @@ call_commands = st.one_of(
     st.builds(k.RecordUserTurn, project_id=projects, turn=small, text=names),
     st.builds(k.RecordAgentReply, project_id=projects, turn=small, text=names, interrupted=st.booleans()),
     st.builds(
+        k.RecordAgentFailure,
+        project_id=projects,
+        turn=small,
+        code=st.just("endpoint_timeout"),
+        message=names,
+        fallback=names,
+    ),
+    st.builds(
         k.RequestTransfer, project_id=projects, transfer_type=st.just("human"), target=st.sampled_from(["q1", "q2"])
     ),
     st.builds(k.RequestEnd, project_id=projects, reason=st.just("bye"), by=st.just("agent")),

@@ -90,6 +90,9 @@ def evolve(state: CallState, event: Event) -> CallState:
                 event.interrupted,
             )
             return replace(state, replied=event.turn, history=(*state.history, line))
+        case k.AgentFailed():
+            line = Line("agent", event.fallback, event.turn)
+            return replace(state, replied=event.turn, history=(*state.history, line))
         case k.TransferRequested():
             return replace(state, transfer=event)
         case k.EndRequested():
@@ -208,6 +211,15 @@ def decide(command: Command, state: CallState) -> Sequence[Event]:
                     heard_prefix=command.heard_prefix,
                     timings=command.timings,
                 )
+            ]
+        case k.RecordAgentFailure():
+            _not_ended(state, command.project_id)
+            if command.turn <= state.replied:
+                return []
+            if command.turn > state.turns:
+                raise Invalid(f"a failure on turn {command.turn}, which the caller has not spoken yet")
+            return [
+                k.AgentFailed(turn=command.turn, code=command.code, message=command.message, fallback=command.fallback)
             ]
         case k.RequestTransfer():
             _not_ended(state, command.project_id)

@@ -4,8 +4,7 @@ JSON frames, text mode (audio arrives with the speech layer). Client -> server:
 ``{"type": "user.text", "text": ...}``, ``{"type": "hangup"}``. Server -> client:
 ``session.started``, ``state``, ``user.turn``, ``agent.delta``, ``agent.reply``,
 ``agent.say``, ``transfer``, ``error``, ``session.ended`` (with the reason).
-Close codes: 4003 invalid, used or expired session token; 4004 no such pipe;
-4010 the pipe's brain is an HTTP endpoint (not served by this door yet).
+Close codes: 4003 invalid, used or expired session token; 4004 no such pipe.
 """
 
 from __future__ import annotations
@@ -34,11 +33,6 @@ async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep
     if pipe is None:
         await socket.close(code=4004, reason="pipe not found")
         return
-    if pipe["agent_id"] is None:
-        await socket.send_json({"type": "error", "code": "agent_endpoint_unsupported",
-                                "message": "this door does not serve HTTP agent endpoints yet"})  # fmt: skip
-        await socket.close(code=4010, reason="agent_endpoint pipes are not served by this door yet")
-        return
     call_id = new_call_id()
     await node.calls.execute(
         call_id,
@@ -48,6 +42,7 @@ async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep
             session_id=call_id,
             direction="web",
             agent_id=pipe["agent_id"],
+            agent_endpoint=pipe["agent_endpoint"],
             voice_profile_id=pipe["voice_profile_id"],
             data=claims.metadata,
             max_duration_s=pipe["max_call_duration_s"],
@@ -64,7 +59,15 @@ async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep
         with contextlib.suppress(Exception):
             await socket.close(code=1000, reason=_reason)
 
-    session = CallSession(call_id, request, node.calls, node.dispatcher, send, forget)
+    session = CallSession(
+        call_id,
+        request,
+        node.calls,
+        node.dispatcher,
+        send,
+        forget,
+        endpoint_timeout_s=node.settings.agent_endpoint_timeout_s,
+    )
     node.sessions[call_id] = session
     await send({"type": "session.started", "session_id": call_id, "call_id": call_id})
     session.start()
