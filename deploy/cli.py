@@ -94,6 +94,7 @@ async def up(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
 
     embedded = None
+    demo = None
     nats_url = settings.nats_url
     if nats_url is None:
         embedded = _embedded_nats(EmbeddedNats, settings)
@@ -126,11 +127,18 @@ async def up(args: argparse.Namespace) -> int:
             ]
         else:
             lines += [f"  API key:    stored in {(settings.data_dir / 'credentials.json').resolve()}"]
-        lines += [f"    export UNPOD_BASE_URL={base}", "", "Press Ctrl-C to stop."]
+        lines += [f"    export UNPOD_BASE_URL={base}"]
+        demo = None
+        if args.demo:
+            demo, demo_lines = await _start_demo(node, creds, base)
+            lines += demo_lines
+        lines += ["", "Press Ctrl-C to stop."]
         print("\n".join(lines), flush=True)
         await stop.wait()
         print("Stopping...", flush=True)
     finally:
+        if demo is not None:
+            await demo.shutdown()
         if server is not None:
             await server.stop()
         await node.stop()
@@ -138,6 +146,30 @@ async def up(args: argparse.Namespace) -> int:
             await asyncio.to_thread(embedded.stop)
     print("Stopped.", flush=True)
     return 0
+
+
+async def _start_demo(node, creds: dict[str, str], base: str):
+    """The example concierge agent, in this process, and a pipe to talk to it."""
+    from examples.concierge_agent import AGENT_ID, handle_call
+    from unpod import AgentRunner, AsyncClient
+
+    async with AsyncClient(api_key=creds["api_key"], base_url=base) as client:
+        pipes = [p for p in await client.pipes.list() if p.agent_id == AGENT_ID]
+        pipe = (
+            pipes[0]
+            if pipes
+            else await client.pipes.create(name="Demo concierge", agent_id=AGENT_ID, voice_profile="vp_local_en")
+        )
+    runner = AgentRunner(handle_call, agent_id=AGENT_ID, max_sessions=20, api_key=creds["api_key"], base_url=base)
+    asyncio.create_task(runner.run(), name="demo-runner")
+    await asyncio.wait_for(runner.registered.wait(), 10)
+    return runner, [
+        "",
+        f"  Demo agent: {AGENT_ID} is running; pipe {pipe.pipe_id} ('{pipe.name}').",
+        '  Talk to it: POST /v1/sessions/token {"pipe_id": ...}, then open',
+        f"    {base.replace('http', 'ws', 1)}/v1/pipes/{pipe.pipe_id}/connect?token=<token>",
+        '  and send {"type": "user.text", "text": "my name is Ada"}.',
+    ]
 
 
 async def rebuild_read_model(args: argparse.Namespace) -> int:
@@ -176,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     p_up.add_argument("--data-dir", help="data folder (default .unpod, or UNPOD_DATA_DIR)")
     p_up.add_argument("--host", help="API listen address (default 127.0.0.1, or UNPOD_HOST)")
     p_up.add_argument("--port", type=int, help="API port (default 8700, or UNPOD_PORT; 0 = any free port)")
+    p_up.add_argument("--demo", action="store_true", help="also run the example concierge agent and a pipe for it")
     p_rebuild = sub.add_parser("rebuild-read-model", help="replay the event log into a fresh read model")
     p_rebuild.add_argument("--data-dir")
     args = parser.parse_args(argv)

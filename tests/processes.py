@@ -11,8 +11,9 @@ from pathlib import Path
 
 
 class UpProcess:
-    def __init__(self, data_dir: Path, **env: str) -> None:
+    def __init__(self, data_dir: Path, *args: str, **env: str) -> None:
         self.data_dir = data_dir
+        self.args = args
         self.env = env
         self.proc: asyncio.subprocess.Process | None = None
         self.output: list[str] = []
@@ -23,7 +24,7 @@ class UpProcess:
         env.pop("UNPOD_NATS_URL", None)
         env.update(self.env)
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "deploy.cli", "up",
+            sys.executable, "-m", "deploy.cli", "up", *self.args,
             env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         )  # fmt: skip
         async with asyncio.timeout(30):

@@ -133,3 +133,30 @@ async def test_embedded_nats_requires_the_data_folders_token(tmp_path):
         await nc.close()
     finally:
         assert await up.stop() == 0, up.text
+
+
+async def test_unpod_up_demo_runs_an_agent_you_can_talk_to(tmp_path):
+    from websockets.asyncio.client import connect
+
+    from tests.test_conversation import Client
+
+    up = UpProcess(tmp_path / "data", "--demo")
+    await up.start()
+    try:
+        pipe_id = re.search(r"pipe (pipe_\w+) \('Demo concierge'\)", up.text).group(1)
+        key = json.loads((tmp_path / "data" / "credentials.json").read_text())["api_key"]
+        async with AsyncClient(api_key=key, base_url=up.url) as client:
+            token = await client.sessions.create_token(pipe_id)
+        ws_url = up.url.replace("http://", "ws://")
+        async with connect(f"{ws_url}/v1/pipes/{pipe_id}/connect?token={token.token}") as ws:
+            talk = Client(ws)
+            assert "concierge" in (await talk.next("agent.say"))["text"]
+            await talk.say("my name is Ada")
+            assert (await talk.next("agent.reply"))["text"].strip() == "Nice to meet you, Ada. How can I help?"
+            await talk.say("when are you open")
+            assert "nine to five" in (await talk.next("agent.reply"))["text"]
+            await talk.say("goodbye")
+            assert "Goodbye, Ada" in (await talk.next("agent.reply"))["text"]
+            assert (await talk.next("session.ended"))["reason"] == "completed"
+    finally:
+        assert await up.stop() == 0, up.text
