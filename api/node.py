@@ -120,6 +120,7 @@ class Node:
     async def stop(self) -> None:
         self._stopping = True
         steps = [
+            self.local_runners.stop() if self.local_runners else None,
             self.offers.stop() if self.offers else None,
             self.board.stop() if self.board else None,
             self.runners.stop() if self.runners else None,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from actors.dispatch.load_board import LoadBoard, RunnerLoad
 from actors.dispatch.slots import RunnerSlots
 from bus_contracts import frames as f
+from bus_contracts.ids import runner_aggregate_id
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,16 @@ class RunnerLink:
 
 
 class LocalRunners:
-    def __init__(self, node_id: str, board: LoadBoard) -> None:
+    def __init__(self, node_id: str, board: LoadBoard, *, board_interval_s: float = 0.01) -> None:
         self.node_id = node_id
         self.board = board
         self.links: dict[str, RunnerLink] = {}
+        # Load changes reach the board coalesced per runner: the board is a hint (the
+        # owner's slots decide), and one KV put per offer step was most of a dispatch.
+        self.board_interval_s = board_interval_s
+        self._dirty: set[str] = set()
+        self._flush_wake = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
 
     # --- membership ---
 
@@ -65,21 +72,49 @@ class LocalRunners:
             if not future.done():
                 future.cancel()
 
-    async def publish(self, link: RunnerLink) -> None:
+    def mark_changed(self, link: RunnerLink) -> None:
+        """This node's view changes now (its slots are the truth); the KV put that
+        other nodes see is coalesced."""
+        self.board.entries[runner_aggregate_id(link.worker_id)] = self._load(link)
+        self._dirty.add(link.worker_id)
+        self._flush_wake.set()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush(), name="board-flush")
+
+    async def _flush(self) -> None:
+        while True:
+            await self._flush_wake.wait()
+            await asyncio.sleep(self.board_interval_s)
+            self._flush_wake.clear()
+            dirty, self._dirty = self._dirty, set()
+            for worker_id in dirty:
+                link = self.links.get(worker_id)
+                if link is not None:
+                    with contextlib.suppress(Exception):
+                        await self.publish(link)
+
+    async def stop(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+
+    def _load(self, link: RunnerLink) -> RunnerLoad:
         s = link.slots
-        await self.board.publish(
-            RunnerLoad(
-                worker_id=s.worker_id,
-                project_id=s.project_id,
-                agent_id=s.agent_id,
-                pool=s.pool,
-                node_id=self.node_id,
-                capacity=s.capacity,
-                load=s.load,
-                draining=s.draining,
-                updated_at=time.time(),
-            )
+        return RunnerLoad(
+            worker_id=s.worker_id,
+            project_id=s.project_id,
+            agent_id=s.agent_id,
+            pool=s.pool,
+            node_id=self.node_id,
+            capacity=s.capacity,
+            load=s.load,
+            draining=s.draining,
+            updated_at=time.time(),
         )
+
+    async def publish(self, link: RunnerLink) -> None:
+        await self.board.publish(self._load(link))
 
     # --- offers ---
 
@@ -98,7 +133,7 @@ class LocalRunners:
         future: asyncio.Future[f.JobAck] = asyncio.get_running_loop().create_future()
         link.pending[assign.assign_id] = future
         link.assign_of_job[assign.job_id] = assign.assign_id
-        await self.publish(link)
+        self.mark_changed(link)
         try:
             await link.send(f.encode(assign))
             ack = await asyncio.wait_for(future, deadline_s)
@@ -141,5 +176,4 @@ class LocalRunners:
 
     async def _republish(self, link: RunnerLink) -> None:
         if self.links.get(link.worker_id) is link:
-            with contextlib.suppress(Exception):
-                await self.publish(link)
+            self.mark_changed(link)

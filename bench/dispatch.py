@@ -1,0 +1,145 @@
+"""Dispatch benchmark: a call requested -> the runner's entrypoint running.
+
+The node (NATS embedded, API, dispatcher) runs here; 50 AgentRunners of our SDK
+run in a second process (8 slots each). Each round, 200 calls arrive at once;
+for each, latency = entrypoint start (runner process) - request time (here),
+both wall clock on this machine. Also printed: requested -> runner accepted
+(the dispatcher's own share), and a raw NATS request/reply burst of the same
+size in the same run as the baseline. Target: p50 <= 5 ms, p99 <= 25 ms.
+
+Run: .venv/bin/python bench/dispatch.py [--rounds 3] [--arrivals 200] [--runners 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import nats  # noqa: E402
+
+from actors.call_session import CallSession  # noqa: E402
+from api.bootstrap import create_project_with_key  # noqa: E402
+from api.node import Node  # noqa: E402
+from api.server import ApiServer  # noqa: E402
+from api.settings import Settings  # noqa: E402
+from bench._util import pct, start_nats, summary_ms, use_uvloop  # noqa: E402
+from bus_contracts import calls as k  # noqa: E402
+from bus_contracts.ids import new_call_id  # noqa: E402
+
+
+async def raw_request_reply(url: str, n: int) -> list[float]:
+    nc = await nats.connect(url)
+
+    async def echo(msg):
+        await msg.respond(msg.data)
+
+    await nc.subscribe("bench.echo", cb=echo)
+    await nc.flush()
+
+    async def one() -> float:
+        t = time.perf_counter()
+        await nc.request("bench.echo", b"x" * 200, timeout=10)
+        return time.perf_counter() - t
+
+    out = await asyncio.gather(*(one() for _ in range(n)))
+    await nc.close()
+    return list(out)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--arrivals", type=int, default=200)
+    parser.add_argument("--runners", type=int, default=50)
+    args = parser.parse_args()
+    server = start_nats()
+    node = Node(Settings(data_dir=Path(tempfile.mkdtemp()), port=0, queue_timeout_s=60), server.url)
+    await node.start()
+    api = ApiServer(node, "127.0.0.1", 0)
+    await api.start()
+    creds = await create_project_with_key(node, "bench")
+    fleet = await asyncio.create_subprocess_exec(
+        sys.executable, str(Path(__file__).with_name("_runner_fleet.py")), str(args.runners), "8",
+        env={**os.environ, "UNPOD_API_KEY": creds.api_key, "UNPOD_BASE_URL": api.url},
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    entered: dict[str, float] = {}
+    ready = asyncio.Event()
+
+    async def read_fleet():
+        async for line in fleet.stdout:
+            msg = json.loads(line)
+            if "ready" in msg:
+                ready.set()
+            else:
+                entered[msg["call_id"]] = msg["t"]
+
+    reader = asyncio.create_task(read_fleet())
+    await asyncio.wait_for(ready.wait(), 60)
+    while len(node.board.entries) < args.runners:  # noqa: ASYNC110 - another process's state; bounded by the fleet's own wait
+        await asyncio.sleep(0.05)
+    print(f"dispatch benchmark: {args.runners} runners x 8 slots (separate process), "
+          f"{args.arrivals} simultaneous arrivals, {args.rounds} rounds, {LOOP}\n")  # fmt: skip
+
+    to_entry: list[float] = []
+    to_accept: list[float] = []
+    raw: list[float] = []
+    for _ in range(args.rounds):
+        requested: dict[str, float] = {}
+        accepted: dict[str, float] = {}
+        done = asyncio.Event()
+
+        async def quiet(frame):
+            return None
+
+        async def ended(session, reason, done=done):
+            node.sessions.pop(session.call_id, None)
+            if not node.sessions:
+                done.set()
+
+        async def arrive(requested=requested, accepted=accepted):
+            call_id = new_call_id()
+            requested[call_id] = time.time()
+            await node.calls.execute(
+                call_id,
+                k.RequestCall(project_id=creds.project_id, pipe_id="pipe_bench", session_id=call_id, direction="web",
+                              agent_id="bench", node_id=node.node_id),
+            )  # fmt: skip
+            request = (await node.calls.read(call_id)).state.request
+            session = CallSession(call_id, request, node.calls, node.dispatcher, quiet, ended)
+            node.sessions[call_id] = session
+            placed = await node.dispatcher.dispatch(call_id)
+            accepted[call_id] = time.time()
+            session.worker_id, session.job_id, session.runner_node = placed.worker_id, placed.job_id, placed.node_id
+
+        await asyncio.gather(*(arrive() for _ in range(args.arrivals)))
+        await asyncio.wait_for(done.wait(), 60)
+        to_accept += [accepted[c] - requested[c] for c in requested]
+        to_entry += [entered[c] - requested[c] for c in requested]
+        raw += await raw_request_reply(server.url, args.arrivals)
+
+    print("requested -> entrypoint running (the user's code starts)")
+    print(f"  dispatch + bridge     {summary_ms(to_entry)}   (target p50 <= 5 ms, p99 <= 25 ms)")
+    print(f"  of which to accepted  {summary_ms(to_accept)}")
+    print(f"raw NATS request/reply, {args.arrivals} at once (baseline)")
+    print(f"  request/reply         {summary_ms(raw)}")
+    print(f"  ratio p50 dispatch+bridge / raw  {pct(to_entry, 50) / pct(raw, 50):.1f}x")
+    fleet.terminate()
+    await fleet.wait()
+    reader.cancel()
+    await api.stop()
+    await node.stop()
+    server.stop()
+
+
+if __name__ == "__main__":
+    LOOP = use_uvloop()
+    asyncio.run(main())
