@@ -7,7 +7,8 @@ both wall clock on this machine. Also printed: requested -> runner accepted
 (the dispatcher's own share), and a raw NATS request/reply burst of the same
 size in the same run as the baseline. Target: p50 <= 5 ms, p99 <= 25 ms.
 
-Run: .venv/bin/python bench/dispatch.py [--rounds 3] [--arrivals 200] [--runners 50]
+Run: .venv/bin/python bench/dispatch.py [--rounds 3] [--arrivals 200] [--runners 50] [--spread-s 2]
+(--spread-s spreads the arrivals evenly: platform latency without burst queueing.)
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--arrivals", type=int, default=200)
     parser.add_argument("--runners", type=int, default=50)
+    parser.add_argument("--spread-s", type=float, default=0.0, help="arrivals spread evenly over this long (0 = all at once)")
     args = parser.parse_args()
     server = start_nats()
     node = Node(Settings(data_dir=Path(tempfile.mkdtemp()), port=0, queue_timeout_s=60), server.url)
@@ -86,8 +88,9 @@ async def main() -> None:
     await asyncio.wait_for(ready.wait(), 60)
     while len(node.board.entries) < args.runners:  # noqa: ASYNC110 - another process's state; bounded by the fleet's own wait
         await asyncio.sleep(0.05)
+    how = "at once" if not args.spread_s else f"spread over {args.spread_s:g} s"
     print(f"dispatch benchmark: {args.runners} runners x 8 slots (separate process), "
-          f"{args.arrivals} simultaneous arrivals, {args.rounds} rounds, {LOOP}\n")  # fmt: skip
+          f"{args.arrivals} arrivals {how}, {args.rounds} rounds, {LOOP}\n")  # fmt: skip
 
     to_entry: list[float] = []
     to_accept: list[float] = []
@@ -120,7 +123,11 @@ async def main() -> None:
             accepted[call_id] = time.time()
             session.worker_id, session.job_id, session.runner_node = placed.worker_id, placed.job_id, placed.node_id
 
-        await asyncio.gather(*(arrive() for _ in range(args.arrivals)))
+        async def paced(i: int):
+            await asyncio.sleep(args.spread_s * i / args.arrivals)
+            await arrive()
+
+        await asyncio.gather(*(paced(i) for i in range(args.arrivals)))
         await asyncio.wait_for(done.wait(), 60)
         to_accept += [accepted[c] - requested[c] for c in requested]
         to_entry += [entered[c] - requested[c] for c in requested]
