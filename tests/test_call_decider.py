@@ -131,3 +131,9 @@ def test_runner_register_lose_and_come_back():
 def test_runner_capacity_bounds():
     bad = r.RegisterRunner(project_id=P, worker_id="bot#1", agent_id="bot", pool="bot", max_concurrent=0)
     given(runner.DECIDER).when(bad).then_refused(Invalid, "max_concurrent")
+
+
+def test_events_built_from_their_commands_keep_the_same_fields():
+    """The call and runner deciders build these events from their commands' fields."""
+    assert set(k.RequestCall.__struct_fields__) == set(k.CallRequested.__struct_fields__)
+    assert set(r.RegisterRunner.__struct_fields__) == set(r.RunnerRegistered.__struct_fields__)

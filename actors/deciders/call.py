@@ -118,21 +118,7 @@ def _not_ended(state: CallState, project_id: str) -> CallState:
 def decide(command: Command, state: CallState) -> Sequence[Event]:
     match command:
         case k.RequestCall():
-            requested = k.CallRequested(
-                project_id=command.project_id,
-                pipe_id=command.pipe_id,
-                session_id=command.session_id,
-                direction=command.direction,
-                agent_id=command.agent_id,
-                agent_endpoint=command.agent_endpoint,
-                voice_profile_id=command.voice_profile_id,
-                user_number=command.user_number,
-                number_id=command.number_id,
-                instructions=command.instructions,
-                data=command.data,
-                max_duration_s=command.max_duration_s,
-                node_id=command.node_id,
-            )
+            requested = k.CallRequested(**msgspec.structs.asdict(command))  # the same fields, by design
             if (command.agent_id is None) == (command.agent_endpoint is None):
                 raise Invalid("a call is served by exactly one of an agent_id or an agent_endpoint")
             if state.request is not None:

@@ -43,17 +43,7 @@ def decide(command: Command, state: RunnerState) -> Sequence[Event]:
         case r.RegisterRunner():
             if command.max_concurrent < 1 or command.max_concurrent > 100_000:
                 raise Invalid("max_concurrent must be between 1 and 100000")
-            registered = r.RunnerRegistered(
-                project_id=command.project_id,
-                worker_id=command.worker_id,
-                agent_id=command.agent_id,
-                pool=command.pool,
-                max_concurrent=command.max_concurrent,
-                transport=command.transport,
-                hostname=command.hostname,
-                region=command.region,
-                node_id=command.node_id,
-            )
+            registered = r.RunnerRegistered(**msgspec.structs.asdict(command))  # the same fields, by design
             if state.online and state.registration == registered:
                 return []
             # New, back after being lost, or reconnected elsewhere: (re-)register.
