@@ -61,7 +61,9 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--arrivals", type=int, default=200)
     parser.add_argument("--runners", type=int, default=50)
-    parser.add_argument("--spread-s", type=float, default=0.0, help="arrivals spread evenly over this long (0 = all at once)")
+    parser.add_argument(
+        "--spread-s", type=float, default=0.0, help="arrivals spread evenly over this long (0 = all at once)"
+    )
     args = parser.parse_args()
     server = start_nats()
     node = Node(Settings(data_dir=Path(tempfile.mkdtemp()), port=0, queue_timeout_s=60), server.url)

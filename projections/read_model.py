@@ -122,6 +122,9 @@ class ReadModel:
     async def call(self, project_id: str, call_id: str) -> Row | None:
         return await self._one("SELECT * FROM calls WHERE project_id = ? AND call_id = ?", project_id, call_id)
 
+    async def call_by_session(self, project_id: str, session_id: str) -> Row | None:
+        return await self._one("SELECT * FROM calls WHERE project_id = ? AND session_id = ?", project_id, session_id)
+
     async def call_lines(self, call_id: str) -> list[Row]:
         return await self._all(
             "SELECT role, turn, text, interrupted, at FROM call_lines WHERE call_id = ? ORDER BY seq", call_id

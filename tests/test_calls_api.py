@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from websockets.asyncio.client import connect
 
 from api.bootstrap import create_project_with_key
@@ -78,3 +79,19 @@ async def test_queued_calls_show_up_in_runner_stats(stack):
 
             await eventually(queued)
             await ws.send(json.dumps({"type": "hangup"}))
+
+
+async def test_sdk_sessions_end_ends_a_live_session(stack):
+    from unpod import AsyncClient, NotFoundError
+
+    pipe, token, runner, _ = await setup(stack)
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+        client = Client(ws)
+        session_id = (await client.next("session.started"))["session_id"]
+        await client.state("listening")
+        async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+            await c.sessions.end(session_id)
+            assert (await client.next("session.ended"))["reason"] == "operator"
+            with pytest.raises(NotFoundError):
+                await c.sessions.end("sess_missing")
+    await runner.stop()

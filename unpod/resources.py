@@ -153,3 +153,7 @@ class SessionsResource(_Resource):
         """A single-use token (valid 60 s) for a client to open the pipe's WebSocket."""
         body = {"pipe_id": pipe_id, "metadata": metadata or {}}
         return convert(await self._http.request("POST", "/v1/sessions/token", json=body), SessionToken)
+
+    async def end(self, session_id: str) -> None:
+        """End a live session from outside the call (a backend, an ops tool)."""
+        await self._http.request("POST", f"/v1/sessions/{_seg(session_id)}/end")

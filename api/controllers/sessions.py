@@ -4,11 +4,17 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, post
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
-from actors.errors import Invalid
+from actors.errors import Invalid, NotFound
 from api.deps import NodeDep, PrincipalDep, ReadsDep
 from api.errors import WRITE, responses
+
+
+class SessionEnded(msgspec.Struct, kw_only=True):
+    session_id: str
+    call_id: str
+    status: str
 
 
 class SessionTokenCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -44,3 +50,20 @@ class SessionController(Controller):
             raise Invalid("metadata must be at most 16 KiB of JSON")
         token, expires_at = await node.session_tokens.issue(principal.project_id, data.pipe_id, data.metadata)
         return SessionToken(token=token, expires_at=expires_at, pipe_id=data.pipe_id)
+
+    @post(
+        "/{session_id:str}/end",
+        status_code=200,
+        summary="End a live session (its call)",
+        responses=responses(401, 404, 503),
+    )
+    async def end(
+        self, principal: PrincipalDep, session_id: FromPath[str], node: NodeDep, reads: ReadsDep
+    ) -> SessionEnded:
+        row = await reads.call_by_session(principal.project_id, session_id)
+        if row is None:
+            raise NotFound("session not found")
+        await node.hangup(row["call_id"], "operator")
+        await node.caught_up(await node.store.last_seq())
+        row = await reads.call(principal.project_id, row["call_id"])
+        return SessionEnded(session_id=session_id, call_id=row["call_id"], status=row["status"])
