@@ -62,9 +62,12 @@ class Node:
         self.session_tokens: SessionTokens | None = None
         #: Live calls hosted here: call_id -> CallSession.
         self.sessions: dict = {}
+        self._sessions_changed = asyncio.Event()
         #: Where clients and runners reach this node; the server sets it once bound.
         self.public_url = settings.base_url
         self._stopping = False
+        #: Set while draining: doors refuse new sessions, live calls finish.
+        self.draining = False
 
     async def _on_disconnect(self) -> None:
         if not self._stopping:
@@ -137,6 +140,25 @@ class Node:
         if self.nc is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.nc.drain(), 5)
+
+    async def drain(self, timeout_s: float = 30.0) -> int:
+        """Take no new sessions, let live calls finish (bounded); end the rest as
+        ``node_shutdown``. Returns how many had to be cut off."""
+        self.draining = True
+        async with asyncio.timeout(timeout_s + 5):
+            deadline = asyncio.get_running_loop().time() + timeout_s
+            while self.sessions and asyncio.get_running_loop().time() < deadline:
+                self._sessions_changed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._sessions_changed.wait(), deadline - asyncio.get_running_loop().time())
+            remaining = list(self.sessions.values())
+            for session in remaining:
+                await session.end("node_shutdown")
+        return len(remaining)
+
+    def session_ended(self, call_id: str) -> None:
+        self.sessions.pop(call_id, None)
+        self._sessions_changed.set()
 
     async def hangup(self, call_id: str, reason: str = "operator") -> None:
         """End a live call wherever it is hosted (this node, or another over NATS)."""

@@ -135,7 +135,10 @@ async def up(args: argparse.Namespace) -> int:
         lines += ["", "Press Ctrl-C to stop."]
         print("\n".join(lines), flush=True)
         await stop.wait()
-        print("Stopping...", flush=True)
+        print("Stopping: finishing live calls (up to 30 s)...", flush=True)
+        cut = await node.drain(timeout_s=30)
+        if cut:
+            print(f"Ended {cut} call(s) that were still going.", flush=True)
     finally:
         if demo is not None:
             await demo.shutdown()

@@ -230,3 +230,40 @@ async def test_an_ended_call_frees_its_runner_slot(stack):
 
         await eventually(slot_free)
     await runner.stop()
+
+
+async def test_a_draining_node_finishes_live_calls_and_refuses_new_ones(stack):
+    pipe, token, runner, _ = await setup(stack)
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+        client = Client(ws)
+        await client.state("listening")
+        drain = asyncio.create_task(stack.node.drain(timeout_s=10))
+        async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+            late = await c.sessions.create_token(pipe.pipe_id)
+
+        async def draining():
+            return stack.node.draining
+
+        await eventually(draining)
+        async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={late.token}") as refused:
+            await asyncio.wait_for(refused.wait_closed(), 5)
+        assert refused.close_code == 1013
+        await client.say("still served")  # the live call goes on while draining
+        assert (await client.next("agent.reply"))["text"] == "echo: still served"
+        await ws.send(json.dumps({"type": "hangup"}))
+        await client.next("session.ended")
+    assert await asyncio.wait_for(drain, 10) == 0  # nothing had to be cut off
+    await runner.stop()
+
+
+async def test_drain_deadline_ends_remaining_calls_and_tells_the_client(stack):
+    pipe, token, runner, _ = await setup(stack)
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+        client = Client(ws)
+        call_id = (await client.next("session.started"))["call_id"]
+        await client.state("listening")
+        assert await stack.node.drain(timeout_s=0.2) == 1
+        assert (await client.next("session.ended"))["reason"] == "node_shutdown"
+    state = (await stack.node.calls.read(call_id)).state
+    assert state.phase == "ended" and state.ended.reason == "node_shutdown"
+    await runner.stop()

@@ -4,7 +4,8 @@ JSON frames, text mode (audio arrives with the speech layer). Client -> server:
 ``{"type": "user.text", "text": ...}``, ``{"type": "hangup"}``. Server -> client:
 ``session.started``, ``state``, ``user.turn``, ``agent.delta``, ``agent.reply``,
 ``agent.say``, ``transfer``, ``error``, ``session.ended`` (with the reason).
-Close codes: 4003 invalid, used or expired session token; 4004 no such pipe.
+Close codes: 4003 invalid, used or expired session token; 4004 no such pipe;
+1013 this node is draining (connect again: the token was not used).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ from bus_contracts.ids import new_call_id
 @websocket("/v1/pipes/{pipe_id:str}/connect")
 async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep) -> None:
     await socket.accept()
+    if node.draining:  # before redeeming: the token stays good for another node
+        await socket.close(code=1013, reason="this node is shutting down; connect again")
+        return
     claims = await node.session_tokens.redeem(socket.query_params.get("token", ""), pipe_id)
     if claims is None:
         await socket.close(code=4003, reason="invalid, used or expired session token")
@@ -55,7 +59,7 @@ async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep
         await socket.send_json(frame)
 
     async def forget(session: CallSession, _reason: str) -> None:
-        node.sessions.pop(session.call_id, None)
+        node.session_ended(session.call_id)
         with contextlib.suppress(Exception):
             await socket.close(code=1000, reason=_reason)
 
