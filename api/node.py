@@ -27,6 +27,7 @@ from actors.secrets import SecretStore
 from actors.session_tokens import SessionTokens
 from actors.tokens import BridgeTokens
 from api.settings import Settings
+from bus_contracts import frames as f
 from bus_contracts.calls import EndCall
 from projections.projector import Projector
 from projections.read_model import ReadModel
@@ -119,6 +120,10 @@ class Node:
             deadline_ms=self.settings.dispatch_deadline_ms,
             queue_timeout_s=self.settings.queue_timeout_s,
         )
+        # Queue depth per pool, summed over nodes, pushed to runners that asked for it.
+        self._queued_by_node: dict[tuple[str, str], dict[str, int]] = {}
+        self.dispatcher.on_queue_change = self._publish_queue
+        await self.nc.subscribe("unpod.pool.queued", cb=self._on_pool_queued)
 
     async def stop(self) -> None:
         self._stopping = True
@@ -181,6 +186,24 @@ class Node:
             except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
                 pass  # its node is gone: record the end here
         await self.calls.execute(call_id, EndCall(project_id=state.request.project_id, reason=reason))
+
+    def _publish_queue(self, project_id: str, agent_id: str, count: int) -> None:
+        body = msgspec.json.encode(
+            {"node_id": self.node_id, "project_id": project_id, "agent_id": agent_id, "queued": count}
+        )
+        asyncio.get_running_loop().create_task(self.nc.publish("unpod.pool.queued", body))
+
+    async def _on_pool_queued(self, msg) -> None:
+        body = msgspec.json.decode(msg.data)
+        pool = (body["project_id"], body["agent_id"])
+        self._queued_by_node.setdefault(pool, {})[body["node_id"]] = int(body["queued"])
+        total = sum(self._queued_by_node[pool].values())
+        frame = f.encode(f.PoolStatus(agent_id=pool[1], queued=total))
+        for link in list(self.local_runners.links.values()):
+            s = link.slots
+            if "pool.status" in link.features and (s.project_id, s.agent_id) == pool:
+                with contextlib.suppress(Exception):
+                    await link.send(frame)
 
     async def _serve_calls(self, msg) -> None:
         try:

@@ -30,6 +30,9 @@ class Capabilities(msgspec.Struct, kw_only=True):
     address: str | None = None
     region: str | None = None
     deployment: str | None = None
+    #: Extra frames this runner understands (ours: ``pool.status``). The published
+    #: SDK sends none and gets none: it drops the socket on unknown frame types.
+    features: list[str] = []
 
 
 class Register(msgspec.Struct, tag_field="type", tag="register", kw_only=True):
@@ -69,6 +72,13 @@ class JobAck(msgspec.Struct, tag_field="type", tag="job.ack", kw_only=True):
 
 class JobCancel(msgspec.Struct, tag_field="type", tag="job.cancel", kw_only=True):
     job_id: str
+
+
+class PoolStatus(msgspec.Struct, tag_field="type", tag="pool.status", kw_only=True):
+    """Calls waiting for a free slot in the runner's pool, cluster-wide (feature ``pool.status``)."""
+
+    agent_id: str
+    queued: int
 
 
 class ControlError(msgspec.Struct, tag_field="type", tag="error", kw_only=True):

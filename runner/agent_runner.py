@@ -165,7 +165,7 @@ class AgentRunner:
                 "pool": self.agent_id,
                 "capabilities": {"agent_id": self.agent_id, "max_concurrent": self.max_sessions,
                                  "transport": "dial_out", "kind": "brain", "voice_profiles": [],
-                                 "hostname": socket.gethostname()},
+                                 "hostname": socket.gethostname(), "features": ["pool.status"]},
             }))  # fmt: skip
             try:
                 first = json.loads(await asyncio.wait_for(ws.recv(), 10))

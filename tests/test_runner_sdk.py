@@ -135,3 +135,43 @@ async def test_a_conversation_with_hooks_metrics_stats_and_a_drain(stack):
     s = runner.stats()
     assert (s.in_flight, s.capacity, s.completed_last_hour, s.failed_last_hour) == (0, 3, 1, 0)
     assert s.mean_call_duration_s > 0
+
+
+async def test_stats_queued_follows_the_pools_real_queue(stack):
+    from tests.raw_runner import RawRunner
+
+    async def handle(ctx: CallContext) -> None:
+        ctx.session.dialog_machine = Echo()
+        await ctx.session.run()
+
+    runner = AgentRunner(handle, agent_id="busy-bot", max_sessions=1, api_key=stack.api_key, base_url=stack.url)
+    task = asyncio.create_task(runner.run())
+    # A runner without the pool.status feature, as the published SDK: it must never get the frame.
+    plain = RawRunner(
+        stack.ws_url,
+        stack.api_key,
+        agent_id="busy-bot",
+        capacity=1,
+        answer=lambda _: {"accepted": False, "reason": "at_capacity"},
+    )
+    await plain.start()
+    await on_board(stack, "busy-bot")
+    ws1, c1 = await open_call(stack, "busy-bot")
+    await c1.state("listening")  # our runner's only slot is taken
+    ws2, _ = await open_call(stack, "busy-bot")
+
+    async def one_queued():
+        return runner.stats().queued == 1
+
+    await eventually(one_queued)
+    await ws2.close()  # the waiting caller gives up
+
+    async def none_queued():
+        return runner.stats().queued == 0
+
+    await eventually(none_queued)
+    assert not any(f.get("type") == "pool.status" for f in plain.other)
+    await ws1.close()
+    await plain.stop()
+    await runner.shutdown()
+    await asyncio.wait_for(task, 10)

@@ -75,6 +75,8 @@ class Dispatcher:
         self.queue_timeout_s = queue_timeout_s
         self._capacity_changed: dict[tuple[str, str], asyncio.Event] = {}
         self.queued: dict[str, tuple[str, str]] = {}  # call_id -> pool, while waiting for a slot
+        #: Called with (project_id, agent_id, this node's queue length) when it changes.
+        self.on_queue_change: Callable[[str, str, int], None] | None = None
         board.on_change(self._on_board_change)
 
     def _on_board_change(self, load: RunnerLoad | None, _key: str) -> None:
@@ -181,6 +183,7 @@ class Dispatcher:
         event = self._capacity_changed.setdefault(pool, asyncio.Event())
         event.clear()
         self.queued[call_id] = pool
+        self._queue_changed(pool)
         try:
             if self.board.candidates(*pool):  # freed between our look and the clear
                 return None
@@ -194,3 +197,8 @@ class Dispatcher:
             return "queue_timeout"
         finally:
             self.queued.pop(call_id, None)
+            self._queue_changed(pool)
+
+    def _queue_changed(self, pool: tuple[str, str]) -> None:
+        if self.on_queue_change is not None:
+            self.on_queue_change(pool[0], pool[1], self.queued_for(*pool))

@@ -34,6 +34,7 @@ class RunnerLink:
     send: Callable[[str], Awaitable[None]]
     close: Callable[[int, str], Awaitable[None]]
     last_heartbeat: float = field(default_factory=time.monotonic)
+    features: frozenset[str] = frozenset()
     #: assign_id -> the open offer's future; job_id -> assign_id (for acks without assign_id).
     pending: dict[str, asyncio.Future[f.JobAck]] = field(default_factory=dict)
     assign_of_job: dict[str, str] = field(default_factory=dict)

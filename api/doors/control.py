@@ -105,6 +105,7 @@ async def control_socket(socket: WebSocket, node: NodeDep) -> None:
         ),
         send=socket.send_text,
         close=close,
+        features=frozenset(caps.features),
     )
     replaced = await node.local_runners.attach(link)
     if replaced is not None:
