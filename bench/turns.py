@@ -1,0 +1,161 @@
+"""Turn overhead benchmark: what the platform adds to a turn, at N concurrent conversations.
+
+The node runs here, N clients (door 1, text mode) too; one AgentRunner of our SDK with
+an instant echo brain runs in a second process. Per turn:
+  in  = runner received the text (runner clock) - client sent it (here)
+  out = client got the first delta (here) - runner sent it (runner clock)
+(wall clock, same machine), beside a raw WebSocket echo round trip measured in the
+same run with the same number of concurrent clients. Target: p99 of in+out <= 5 ms.
+
+Run: .venv/bin/python bench/turns.py [--conversations 500] [--turns 5] [--think-s 2]
+(--think-s pauses each conversation a random time before each turn, as people do.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from websockets.asyncio.client import connect  # noqa: E402
+from websockets.asyncio.server import serve  # noqa: E402
+
+from api.bootstrap import create_project_with_key  # noqa: E402
+from api.node import Node  # noqa: E402
+from api.server import ApiServer  # noqa: E402
+from api.settings import Settings  # noqa: E402
+from bench._util import pct, start_nats, summary_ms, use_uvloop  # noqa: E402
+from unpod import AsyncClient  # noqa: E402
+
+
+async def raw_echo(n: int, turns: int, think_s: float) -> list[float]:
+    async def handler(ws):
+        async for msg in ws:
+            await ws.send(msg)
+
+    async with serve(handler, "127.0.0.1", 0, max_size=2**20) as server:
+        port = server.sockets[0].getsockname()[1]
+        out: list[float] = []
+
+        async def client():
+            async with connect(f"ws://127.0.0.1:{port}") as ws:
+                for i in range(turns):
+                    if think_s:
+                        await asyncio.sleep(random.uniform(0, think_s))
+                    t = time.perf_counter()
+                    await ws.send(json.dumps({"type": "user.text", "text": f"turn {i}"}))
+                    await ws.recv()
+                    out.append(time.perf_counter() - t)
+
+        await asyncio.gather(*(client() for _ in range(n)))
+        return out
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--conversations", type=int, default=500)
+    parser.add_argument("--turns", type=int, default=5)
+    parser.add_argument("--think-s", type=float, default=0.0, help="random pause (0..think-s) before each turn; 0 = lockstep")
+    args = parser.parse_args()
+    n = args.conversations
+    server = start_nats()
+    node = Node(Settings(data_dir=Path(tempfile.mkdtemp()), port=0), server.url)
+    await node.start()
+    api = ApiServer(node, "127.0.0.1", 0)
+    await api.start()
+    creds = await create_project_with_key(node, "bench")
+    runner = await asyncio.create_subprocess_exec(
+        sys.executable, str(Path(__file__).with_name("_turn_runner.py")), str(max(n, 1000)),
+        env={**os.environ, "UNPOD_API_KEY": creds.api_key, "UNPOD_BASE_URL": api.url},
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    got: dict[str, float] = {}
+    sent: dict[str, float] = {}
+    ready = asyncio.Event()
+
+    async def read_runner():
+        async for line in runner.stdout:
+            msg = json.loads(line)
+            if "ready" in msg:
+                ready.set()
+            elif "got" in msg:
+                got[msg["k"]] = msg["got"]
+            else:
+                sent[msg["k"]] = msg["sent"]
+
+    reader = asyncio.create_task(read_runner())
+    await asyncio.wait_for(ready.wait(), 60)
+    async with AsyncClient(api_key=creds.api_key, base_url=api.url) as c:
+        pipe = await c.pipes.create(name="turns", agent_id="turns")
+        tokens = [(await c.sessions.create_token(pipe.pipe_id)).token for _ in range(n)]
+    ws_base = api.url.replace("http://", "ws://")
+    client_sent: dict[str, float] = {}
+    client_first: dict[str, float] = {}
+    opened = 0
+    all_open = asyncio.Event()
+
+    async def conversation(token: str) -> None:
+        nonlocal opened
+        async with connect(f"{ws_base}/v1/pipes/{pipe.pipe_id}/connect?token={token}", max_size=2**20) as ws:
+            call_id = None
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame["type"] == "session.started":
+                    call_id = frame["call_id"]
+                if frame["type"] == "state" and frame["state"] == "listening":
+                    break
+            opened += 1
+            if opened == n:
+                all_open.set()
+            await asyncio.wait_for(all_open.wait(), 120)  # all conversations live before the first turn
+            for i in range(args.turns):
+                if args.think_s:  # people do not all speak at the same instant
+                    await asyncio.sleep(random.uniform(0, args.think_s))
+                text = f"turn {i}"
+                key = f"{call_id}:{text}"
+                client_sent[key] = time.time()
+                await ws.send(json.dumps({"type": "user.text", "text": text}))
+                while True:
+                    frame = json.loads(await ws.recv())
+                    if frame["type"] == "agent.delta" and key not in client_first:
+                        client_first[key] = time.time()
+                    if frame["type"] == "agent.reply":
+                        break
+            await ws.send(json.dumps({"type": "hangup"}))
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(conversation(t) for t in tokens))
+    elapsed = time.perf_counter() - t0
+    await asyncio.sleep(0.5)  # the runner prints its timestamps in batches
+    keys = [k for k in client_sent if k in got and k in sent and k in client_first]
+    inbound = [got[k] - client_sent[k] for k in keys]
+    outbound = [client_first[k] - sent[k] for k in keys]
+    both = [i + o for i, o in zip(inbound, outbound, strict=True)]
+    raw = await raw_echo(n, args.turns, args.think_s)
+    pacing = f"random think time up to {args.think_s:g} s" if args.think_s else "all in lockstep"
+    print(f"turn overhead: {n} concurrent conversations x {args.turns} turns ({pacing}), one runner process, {LOOP}\n")
+    print(f"  client text -> runner   {summary_ms(inbound)}")
+    print(f"  runner delta -> client  {summary_ms(outbound)}")
+    print(f"  platform, both ways     {summary_ms(both)}   (target p99 <= 5 ms)")
+    print(f"  raw WebSocket echo RTT  {summary_ms(raw)}   ({n} clients, same pacing, same run)")
+    print(f"  ratio p50 both-ways / raw RTT  {pct(both, 50) / pct(raw, 50):.1f}x")
+    print(f"  ({len(keys)} of {n * args.turns} turns matched; the whole run took {elapsed:.1f}s)")
+    runner.terminate()
+    await runner.wait()
+    reader.cancel()
+    await api.stop()
+    await node.stop()
+    server.stop()
+
+
+if __name__ == "__main__":
+    LOOP = use_uvloop()
+    asyncio.run(main())
