@@ -40,3 +40,32 @@ def use_uvloop() -> str:
         return "uvloop"
     except ImportError:
         return "asyncio"
+
+
+class NodeStack:
+    """A whole node for a benchmark: embedded NATS, node, API on loopback, a project key."""
+
+    def __init__(self, **settings) -> None:
+        self.settings = settings
+
+    async def __aenter__(self) -> NodeStack:
+        import tempfile
+        from pathlib import Path
+
+        from api.bootstrap import create_project_with_key
+        from api.node import Node
+        from api.server import ApiServer
+        from api.settings import Settings
+
+        self.nats = start_nats()
+        self.node = Node(Settings(data_dir=Path(tempfile.mkdtemp()), port=0, **self.settings), self.nats.url)
+        await self.node.start()
+        self.api = ApiServer(self.node, "127.0.0.1", 0)
+        await self.api.start()
+        self.creds = await create_project_with_key(self.node, "bench")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.api.stop()
+        await self.node.stop()
+        self.nats.stop()

@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,11 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import nats  # noqa: E402
 
 from actors.call_session import CallSession  # noqa: E402
-from api.bootstrap import create_project_with_key  # noqa: E402
-from api.node import Node  # noqa: E402
-from api.server import ApiServer  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from bench._util import pct, start_nats, summary_ms, use_uvloop  # noqa: E402
+from bench._util import NodeStack, pct, summary_ms, use_uvloop  # noqa: E402
 from bus_contracts import calls as k  # noqa: E402
 from bus_contracts.ids import new_call_id  # noqa: E402
 
@@ -65,12 +60,8 @@ async def main() -> None:
         "--spread-s", type=float, default=0.0, help="arrivals spread evenly over this long (0 = all at once)"
     )
     args = parser.parse_args()
-    server = start_nats()
-    node = Node(Settings(data_dir=Path(tempfile.mkdtemp()), port=0, queue_timeout_s=60), server.url)
-    await node.start()
-    api = ApiServer(node, "127.0.0.1", 0)
-    await api.start()
-    creds = await create_project_with_key(node, "bench")
+    stack = await NodeStack(queue_timeout_s=60).__aenter__()
+    server, node, api, creds = stack.nats, stack.node, stack.api, stack.creds
     fleet = await asyncio.create_subprocess_exec(
         sys.executable, str(Path(__file__).with_name("_runner_fleet.py")), str(args.runners), "8",
         env={**os.environ, "UNPOD_API_KEY": creds.api_key, "UNPOD_BASE_URL": api.url},
@@ -150,9 +141,7 @@ async def main() -> None:
     fleet.terminate()
     await fleet.wait()
     reader.cancel()
-    await api.stop()
-    await node.stop()
-    server.stop()
+    await stack.__aexit__()
 
 
 if __name__ == "__main__":

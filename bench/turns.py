@@ -19,7 +19,6 @@ import json
 import os
 import random
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,11 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from websockets.asyncio.client import connect  # noqa: E402
 from websockets.asyncio.server import serve  # noqa: E402
 
-from api.bootstrap import create_project_with_key  # noqa: E402
-from api.node import Node  # noqa: E402
-from api.server import ApiServer  # noqa: E402
-from api.settings import Settings  # noqa: E402
-from bench._util import pct, start_nats, summary_ms, use_uvloop  # noqa: E402
+from bench._util import NodeStack, pct, summary_ms, use_uvloop  # noqa: E402
 from unpod import AsyncClient  # noqa: E402
 
 
@@ -63,15 +58,13 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--conversations", type=int, default=500)
     parser.add_argument("--turns", type=int, default=5)
-    parser.add_argument("--think-s", type=float, default=0.0, help="random pause (0..think-s) before each turn; 0 = lockstep")
+    parser.add_argument(
+        "--think-s", type=float, default=0.0, help="random pause (0..think-s) before each turn; 0 = lockstep"
+    )
     args = parser.parse_args()
     n = args.conversations
-    server = start_nats()
-    node = Node(Settings(data_dir=Path(tempfile.mkdtemp()), port=0), server.url)
-    await node.start()
-    api = ApiServer(node, "127.0.0.1", 0)
-    await api.start()
-    creds = await create_project_with_key(node, "bench")
+    stack = await NodeStack().__aenter__()
+    api, creds = stack.api, stack.creds
     runner = await asyncio.create_subprocess_exec(
         sys.executable, str(Path(__file__).with_name("_turn_runner.py")), str(max(n, 1000)),
         env={**os.environ, "UNPOD_API_KEY": creds.api_key, "UNPOD_BASE_URL": api.url},
@@ -151,9 +144,7 @@ async def main() -> None:
     runner.terminate()
     await runner.wait()
     reader.cancel()
-    await api.stop()
-    await node.stop()
-    server.stop()
+    await stack.__aexit__()
 
 
 if __name__ == "__main__":
