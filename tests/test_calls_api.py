@@ -95,3 +95,27 @@ async def test_sdk_sessions_end_ends_a_live_session(stack):
             with pytest.raises(NotFoundError):
                 await c.sessions.end("sess_missing")
     await runner.stop()
+
+
+async def test_hangup_through_another_node_reaches_the_node_hosting_the_call(tmp_path, nats_url):
+    from tests.conftest import start_stack, stop_stack
+
+    a = await start_stack(tmp_path / "a", nats_url)
+    b = await start_stack(tmp_path / "b", nats_url, bootstrap=False)
+    try:
+        b.api_key, b.project_id = a.api_key, a.project_id
+        pipe, token, runner, _ = await setup(a)
+        async with connect(f"{a.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+            client = Client(ws)
+            call_id = (await client.next("session.started"))["call_id"]
+            await client.state("listening")
+            await b.node.projector.wait_for(await a.node.store.last_seq())
+            assert call_id not in b.node.sessions  # hosted on A only
+            async with b.http() as http:
+                r = await http.post(f"/v1/calls/{call_id}/hangup")
+            assert r.status_code == 200 and r.json()["status"] == "ended"
+            assert (await client.next("session.ended"))["reason"] == "operator"
+        await runner.stop()
+    finally:
+        await stop_stack(b)
+        await stop_stack(a)
