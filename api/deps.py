@@ -44,17 +44,24 @@ async def provide_reads(node: NodeDep) -> ReadModel:
     return node.reads
 
 
+async def authenticate(reads: ReadModel, token: str) -> Principal | None:
+    """The project of a live API key, or None (unknown, revoked, tampered)."""
+    key_id = key_id_of(token)
+    row = await reads.api_key(key_id) if key_id else None
+    if row is None or row["revoked"] or not hmac.compare_digest(row["key_hash"], hash_key(token)):
+        return None
+    return Principal(project_id=row["project_id"], key_id=key_id)
+
+
 async def provide_principal(request: Request, reads: ReadsDep) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthorizedException("missing API key: send 'Authorization: Bearer <api key>'")
-    token = token.strip()
-    key_id = key_id_of(token)
-    row = await reads.api_key(key_id) if key_id else None
-    if row is None or row["revoked"] or not hmac.compare_digest(row["key_hash"], hash_key(token)):
+    principal = await authenticate(reads, token.strip())
+    if principal is None:
         raise NotAuthorizedException("invalid or revoked API key")
-    return Principal(project_id=row["project_id"], key_id=key_id)
+    return principal
 
 
 async def provide_trace(request: Request) -> dict[str, str]:

@@ -108,12 +108,12 @@ async def main() -> None:
         async def arrive(requested=requested, accepted=accepted):
             call_id = new_call_id()
             requested[call_id] = time.time()
-            await node.calls.execute(
+            requested_call = await node.calls.execute(
                 call_id,
                 k.RequestCall(project_id=creds.project_id, pipe_id="pipe_bench", session_id=call_id, direction="web",
                               agent_id="bench", node_id=node.node_id),
             )  # fmt: skip
-            request = (await node.calls.read(call_id)).state.request
+            request = requested_call.state.request
             session = CallSession(call_id, request, node.calls, node.dispatcher, quiet, ended)
             node.sessions[call_id] = session
             placed = await node.dispatcher.dispatch(call_id)

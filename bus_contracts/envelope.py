@@ -78,10 +78,6 @@ def event(type_tag: str, *, aggregate: str, schema_version: int = 1):
     return register
 
 
-def registered_types() -> dict[str, type[Event]]:
-    return dict(_REGISTRY)
-
-
 def new_event_id() -> str:
     return uuid.uuid4().hex
 

@@ -46,7 +46,3 @@ def runner_aggregate_id(worker_id: str) -> str:
 
 def new_call_id() -> str:
     return new_id("call")
-
-
-def new_session_id() -> str:
-    return new_id("sess")

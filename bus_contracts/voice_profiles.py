@@ -113,7 +113,3 @@ DEFAULT_PROFILE_ID = "vp_local_en"
 
 def get_profile(profile_id: str) -> VoiceProfile | None:
     return _BY_ID.get(profile_id)
-
-
-def profile_ids() -> tuple[str, ...]:
-    return tuple(_BY_ID)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -71,7 +70,6 @@ class Projector:
         self.poll_interval = poll_interval
         self.on_applied = on_applied
         self.position = 0
-        self.last_applied_at = 0.0
         self._db: aiosqlite.Connection | None = None
         self._advanced = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
@@ -137,7 +135,6 @@ class Projector:
             await db.execute("ROLLBACK")
             raise
         self.position = records[-1].seq
-        self.last_applied_at = time.monotonic()
         if self.on_applied is not None:
             self.on_applied(records)
         async with self._advanced:

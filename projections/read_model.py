@@ -57,9 +57,6 @@ class ReadModel:
             project_id,
         )
 
-    async def project(self, project_id: str) -> Row | None:
-        return await self._one("SELECT * FROM projects WHERE project_id = ?", project_id)
-
     # --- pipes ---
 
     async def pipes(self, project_id: str) -> list[Row]:
@@ -137,9 +134,3 @@ class ReadModel:
             sql += " AND agent_id = ?"
             args.append(agent_id)
         return await self._all(sql + " ORDER BY agent_id, worker_id", *args)
-
-    async def dump(self, table: str) -> list[tuple[Any, ...]]:
-        """Every row of a table in key order (for rebuild comparisons)."""
-        assert self._db is not None
-        async with self._db.execute(f"SELECT * FROM {table} ORDER BY 1") as cur:  # noqa: S608 - fixed table names
-            return [tuple(r.values()) for r in await cur.fetchall()]

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -252,6 +252,3 @@ class Session:
     async def _send(self, frame: dict[str, Any]) -> None:
         with contextlib.suppress(Exception):  # a closed bridge: run() notices and ends
             await self._ws.send(json.dumps(frame))
-
-
-Hook = Callable[..., Awaitable[None] | None]

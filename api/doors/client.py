@@ -38,7 +38,7 @@ async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep
         await socket.close(code=4004, reason="pipe not found")
         return
     call_id = new_call_id()
-    await node.calls.execute(
+    requested = await node.calls.execute(
         call_id,
         k.RequestCall(
             project_id=claims.project_id,
@@ -53,7 +53,7 @@ async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep
             node_id=node.node_id,
         ),
     )
-    request = (await node.calls.read(call_id)).state.request
+    request = requested.state.request
 
     async def send(frame: dict) -> None:
         await socket.send_json(frame)

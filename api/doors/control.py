@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import re
 import time
@@ -23,8 +22,7 @@ from actors.deciders.pipe import AGENT_ID_RE
 from actors.dispatch.registry import RunnerLink
 from actors.dispatch.slots import RunnerSlots
 from actors.errors import Rejected
-from actors.management import hash_key, key_id_of
-from api.deps import NodeDep
+from api.deps import NodeDep, authenticate
 from api.node import Node
 from bus_contracts import frames as f
 from bus_contracts import runners as r
@@ -40,12 +38,8 @@ async def _project_of(node: Node, socket: WebSocket) -> str | None:
     scheme, _, token = socket.headers.get("authorization", "").partition(" ")
     if scheme.lower() not in ("bearer", "token") or not token.strip():
         return None
-    token = token.strip()
-    key_id = key_id_of(token)
-    row = await node.reads.api_key(key_id) if key_id else None
-    if row is None or row["revoked"] or not hmac.compare_digest(row["key_hash"], hash_key(token)):
-        return None
-    return row["project_id"]
+    principal = await authenticate(node.reads, token.strip())
+    return principal.project_id if principal else None
 
 
 @websocket("/v1/internal/workers")
