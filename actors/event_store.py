@@ -28,6 +28,7 @@ from nats.js.api import StorageType, StreamConfig
 from actors.decider import Decider
 from actors.direct_get import DirectGetError, DirectGetUnavailable, DirectReader, RawEvent
 from actors.errors import ConcurrencyError
+from actors.publish_acks import PublishAcks
 from bus_contracts.envelope import Envelope, Recorded, decode_event, decode_recorded, encode_envelope
 from bus_contracts.subjects import ALL_EVENTS, StreamSettings, event_subject
 
@@ -86,6 +87,7 @@ class EventStore:
         #: How long a read or append keeps retrying transient failures before giving up.
         self.retry_window = retry_window
         self._reader = DirectReader(nc, self.settings.name, timeout=timeout)
+        self._acks = PublishAcks(nc, timeout=timeout)
 
     # --- lifecycle -------------------------------------------------------------
 
@@ -126,8 +128,10 @@ class EventStore:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 2.0)
         await self._reader.start()
+        await self._acks.start()
 
     async def stop(self) -> None:
+        await self._acks.stop()
         await self._reader.stop()
 
     # --- writing ---------------------------------------------------------------
@@ -208,18 +212,19 @@ class EventStore:
     async def _publish(self, subject: str, payload: bytes, headers: dict[str, str]) -> int:
         """A JetStream publish (a request the stream answers); returns the stream sequence.
 
-        The same protocol as ``js.publish``, with the acknowledgement decoded by
-        msgspec: this is the hot path of every write.
+        The same protocol as ``js.publish``, through :class:`PublishAcks` and
+        with the acknowledgement decoded by msgspec: this is the hot path of
+        every write.
         """
         try:
-            reply = await self.nc.request(subject, payload, timeout=self._timeout, headers=headers)
+            reply = await self._acks.publish(subject, payload, headers)
         except nats.errors.NoRespondersError as err:
             raise nats.js.errors.NoStreamResponseError from err
-        ack = _ACK.decode(reply.data)
+        ack = _ACK.decode(reply)
         if ack.error is not None:
             raise nats.js.errors.APIError.from_error(ack.error)
         if ack.seq is None:
-            raise nats.js.errors.APIError(description=f"unexpected publish acknowledgement: {reply.data[:200]!r}")
+            raise nats.js.errors.APIError(description=f"unexpected publish acknowledgement: {reply[:200]!r}")
         return ack.seq
 
     async def _already_stored_or_conflict(
