@@ -121,18 +121,23 @@ class CallSession:
             return
         async with self._lock:
             self.turn += 1
-            await self.calls.execute(
-                self.call_id, k.RecordUserTurn(project_id=self.project_id, turn=self.turn, text=text)
+            turn = self.turn
+            # The turn's place in the log is fixed now, so the agent gets the text
+            # while it is appended: the caller waits for the agent, not for the log.
+            # The caller hears of its turn first, so it never sees a reply before it.
+            recorded = self.calls.submit(
+                self.call_id, k.RecordUserTurn(project_id=self.project_id, turn=turn, text=text)
             )
-            frame = f.UserText(text=text, is_final=True, turn_id=self.turn)
-        await self._client({"type": "user.turn", "turn": self.turn, "text": text})
+            await self._client({"type": "user.turn", "turn": turn, "text": text})
+            if self.endpoint is None:
+                frame = f.UserText(text=text, is_final=True, turn_id=turn)
+                if self.bridge_send is None:
+                    self.pending.append(frame)  # delivered when the runner's bridge connects
+                else:
+                    await self._bridge(frame)
+            await recorded
         if self.endpoint is not None:
-            await self._ask_endpoint(self.turn, text)
-            return
-        if self.bridge_send is None:
-            self.pending.append(frame)  # delivered when the runner's bridge connects
-            return
-        await self._bridge(frame)
+            await self._ask_endpoint(turn, text)
 
     async def _ask_endpoint(self, turn: int, text: str) -> None:
         assert self.endpoint is not None

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from actors.decider import Decider
 from actors.errors import ConcurrencyError, NotFound, Rejected
@@ -63,14 +63,20 @@ class Actor(Generic[S]):
 
     async def _run(self) -> None:
         host = self.host
+        mailbox = self.mailbox
         while True:
-            try:
-                job = await asyncio.wait_for(self.mailbox.get(), host.idle_timeout)
-            except TimeoutError:
-                if self.mailbox.empty():  # no await between this check and leaving
-                    host._passivated(self)
-                    return
-                continue
+            if mailbox.empty():
+                try:
+                    # asyncio.timeout, not wait_for: no extra task per wake-up on the hot path.
+                    async with asyncio.timeout(host.idle_timeout):
+                        job = await mailbox.get()
+                except TimeoutError:
+                    if mailbox.empty():  # no await between this check and leaving
+                        host._passivated(self)
+                        return
+                    continue
+            else:
+                job = mailbox.get_nowait()
             if job.future.done():  # the caller gave up
                 continue
             try:
@@ -177,18 +183,32 @@ class ActorHost(Generic[S]):
     def active(self) -> int:
         return len(self._actors)
 
-    async def _submit(self, aggregate_id: str, command: Command | None, trace: dict[str, str] | None) -> Outcome[S]:
+    def _enqueue(self, aggregate_id: str, command: Command | None, trace: dict[str, str] | None) -> asyncio.Future:
         future: asyncio.Future[Outcome[S]] = asyncio.get_running_loop().create_future()
         self._actor(aggregate_id).mailbox.put_nowait(_Job(command, dict(trace or {}), future))
-        return await asyncio.wait_for(future, self.command_timeout)
+        return future
+
+    async def _outcome(self, future: asyncio.Future) -> Outcome[S]:
+        async with asyncio.timeout(self.command_timeout):
+            return await future
 
     async def execute(self, aggregate_id: str, command: Command, *, trace: dict[str, str] | None = None) -> Outcome[S]:
         """Run a command through the aggregate's actor; raises ``Rejected`` on refusal."""
-        return await self._submit(aggregate_id, command, trace)
+        return await self._outcome(self._enqueue(aggregate_id, command, trace))
+
+    def submit(
+        self, aggregate_id: str, command: Command, *, trace: dict[str, str] | None = None
+    ) -> Coroutine[Any, Any, Outcome[S]]:
+        """Queue a command in the actor's mailbox now; await the result for its outcome.
+
+        For work that may run while the command is decided and appended: the
+        mailbox order, and so the log's, is fixed at this call.
+        """
+        return self._outcome(self._enqueue(aggregate_id, command, trace))
 
     async def read(self, aggregate_id: str) -> Outcome[S]:
         """The aggregate's current state, caught up with the log."""
-        return await self._submit(aggregate_id, None, None)
+        return await self._outcome(self._enqueue(aggregate_id, None, None))
 
     async def stop(self) -> None:
         actors = list(self._actors.values())

@@ -42,6 +42,9 @@ class ApiServer:
             log_level="warning",
             access_log=False,  # query strings carry session tokens: never log them
             ws="websockets-sansio",
+            # Our frames are small JSON and raw PCM: deflate bought nothing and cost
+            # both ends CPU on every frame (a tenth of the node's time per turn).
+            ws_per_message_deflate=False,
         )
         self._server = _Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[self._sock]), name="uvicorn")

@@ -1,11 +1,13 @@
 """Turn overhead benchmark: what the platform adds to a turn, at N concurrent conversations.
 
-The node runs here, N clients (door 1, text mode) too; one AgentRunner of our SDK with
-an instant echo brain runs in a second process. Per turn:
+The node runs here; N callers (door 1, text mode) run in a second process, as real
+callers are remote; one AgentRunner of our SDK with an instant echo brain runs in a
+third. Per turn:
   in  = runner received the text (runner clock) - client sent it (here)
   out = client got the first delta (here) - runner sent it (runner clock)
 (wall clock, same machine), beside a raw WebSocket echo round trip measured in the
-same run with the same number of concurrent clients. Target: p99 of in+out <= 5 ms.
+same run with the same number of concurrent clients (echo server here, clients in the
+second process). Target: p99 of in+out <= 5 ms.
 
 Run: .venv/bin/python bench/turns.py [--conversations 500] [--turns 5] [--think-s 2]
 (--think-s pauses each conversation a random time before each turn, as people do.)
@@ -17,18 +19,27 @@ import argparse
 import asyncio
 import json
 import os
-import random
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from websockets.asyncio.client import connect  # noqa: E402
 from websockets.asyncio.server import serve  # noqa: E402
 
 from bench._util import NodeStack, pct, summary_ms, use_uvloop  # noqa: E402
 from unpod import AsyncClient  # noqa: E402
+
+
+async def run_clients(*args: str) -> dict:
+    """Run the callers in their own process (as real callers are) and return what they measured."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(Path(__file__).with_name("_turn_clients.py")), *args, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"client process failed with {proc.returncode}")
+    return json.loads(out)
 
 
 async def raw_echo(n: int, turns: int, think_s: float) -> list[float]:
@@ -36,22 +47,10 @@ async def raw_echo(n: int, turns: int, think_s: float) -> list[float]:
         async for msg in ws:
             await ws.send(msg)
 
-    async with serve(handler, "127.0.0.1", 0, max_size=2**20) as server:
+    async with serve(handler, "127.0.0.1", 0, max_size=2**20, compression=None) as server:
         port = server.sockets[0].getsockname()[1]
-        out: list[float] = []
-
-        async def client():
-            async with connect(f"ws://127.0.0.1:{port}") as ws:
-                for i in range(turns):
-                    if think_s:
-                        await asyncio.sleep(random.uniform(0, think_s))
-                    t = time.perf_counter()
-                    await ws.send(json.dumps({"type": "user.text", "text": f"turn {i}"}))
-                    await ws.recv()
-                    out.append(time.perf_counter() - t)
-
-        await asyncio.gather(*(client() for _ in range(n)))
-        return out
+        result = await run_clients("raw", f"ws://127.0.0.1:{port}", str(turns), str(think_s), str(n))
+    return result["rtts"]
 
 
 async def main() -> None:
@@ -89,45 +88,13 @@ async def main() -> None:
     async with AsyncClient(api_key=creds.api_key, base_url=api.url) as c:
         pipe = await c.pipes.create(name="turns", agent_id="turns")
         tokens = [(await c.sessions.create_token(pipe.pipe_id)).token for _ in range(n)]
-    ws_base = api.url.replace("http://", "ws://")
-    client_sent: dict[str, float] = {}
-    client_first: dict[str, float] = {}
-    opened = 0
-    all_open = asyncio.Event()
-
-    async def conversation(token: str) -> None:
-        nonlocal opened
-        async with connect(f"{ws_base}/v1/pipes/{pipe.pipe_id}/connect?token={token}", max_size=2**20) as ws:
-            call_id = None
-            while True:
-                frame = json.loads(await ws.recv())
-                if frame["type"] == "session.started":
-                    call_id = frame["call_id"]
-                if frame["type"] == "state" and frame["state"] == "listening":
-                    break
-            opened += 1
-            if opened == n:
-                all_open.set()
-            await asyncio.wait_for(all_open.wait(), 120)  # all conversations live before the first turn
-            for i in range(args.turns):
-                if args.think_s:  # people do not all speak at the same instant
-                    await asyncio.sleep(random.uniform(0, args.think_s))
-                text = f"turn {i}"
-                key = f"{call_id}:{text}"
-                client_sent[key] = time.time()
-                await ws.send(json.dumps({"type": "user.text", "text": text}))
-                while True:
-                    frame = json.loads(await ws.recv())
-                    if frame["type"] == "agent.delta" and key not in client_first:
-                        client_first[key] = time.time()
-                    if frame["type"] == "agent.reply":
-                        break
-            await ws.send(json.dumps({"type": "hangup"}))
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(conversation(t) for t in tokens))
-    elapsed = time.perf_counter() - t0
-    await asyncio.sleep(0.5)  # the runner prints its timestamps in batches
+    tokens_file = Path(tempfile.mkdtemp()) / "tokens.json"
+    tokens_file.write_text(json.dumps(tokens))
+    base = f"{api.url.replace('http://', 'ws://')}/v1/pipes/{pipe.pipe_id}/connect"
+    result = await run_clients("door1", base, str(args.turns), str(args.think_s), str(tokens_file))
+    client_sent, client_first, elapsed = result["sent"], result["first"], result["elapsed"]
+    while len(got) < len(client_sent) and runner.returncode is None:  # noqa: ASYNC110 - the runner prints in 0.2 s batches
+        await asyncio.sleep(0.05)
     keys = [k for k in client_sent if k in got and k in sent and k in client_first]
     inbound = [got[k] - client_sent[k] for k in keys]
     outbound = [client_first[k] - sent[k] for k in keys]

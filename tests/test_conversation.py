@@ -267,3 +267,29 @@ async def test_drain_deadline_ends_remaining_calls_and_tells_the_client(stack):
     state = (await stack.node.calls.read(call_id)).state
     assert state.phase == "ended" and state.ended.reason == "node_shutdown"
     await runner.stop()
+
+
+async def test_the_caller_hears_of_its_turn_before_the_reply_and_the_log_keeps_turn_order(stack):
+    """The runner gets a turn while it is being appended; neither the caller nor the log may see that."""
+    pipe, token, runner, bridges = await setup(stack)
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+        client = Client(ws)
+        call_id = (await client.next("session.started"))["call_id"]
+        await client.state("listening")
+        for i in range(1, 21):
+            await client.say(f"turn {i}")
+            seen = []
+            async with asyncio.timeout(5):
+                while not seen or seen[-1] != "agent.reply":
+                    frame = json.loads(await ws.recv())
+                    if frame["type"] in ("user.turn", "agent.delta", "agent.reply"):
+                        assert frame["turn"] == i, frame
+                        seen.append(frame["type"])
+            assert seen[0] == "user.turn" and seen[-1] == "agent.reply", seen
+        await ws.send(json.dumps({"type": "hangup"}))
+    records = await stack.node.store.read_subject("call", call_id)
+    turns = [
+        (r.envelope.type, r.event.turn) for r in records if r.envelope.type in ("call.user_spoke", "call.agent_replied")
+    ]
+    assert turns == [(kind, i) for i in range(1, 21) for kind in ("call.user_spoke", "call.agent_replied")]
+    await runner.stop()
