@@ -1,5 +1,6 @@
 """Child process for bench/turns.py: one AgentRunner (our SDK) with an instant echo
-brain; prints, per turn, when the text arrived and when the first delta left."""
+brain. It keeps, per turn, when the text arrived and when the first delta left, and
+prints them when asked on stdin (printing while measuring would disturb the run)."""
 
 from __future__ import annotations
 
@@ -32,22 +33,24 @@ async def entry(ctx: CallContext) -> None:
     await ctx.session.run()
 
 
-async def flush() -> None:
-    while True:
-        await asyncio.sleep(0.2)
-        if OUT:
-            lines, OUT[:] = "\n".join(OUT), []
-            print(lines, flush=True)
+async def dump_on_request() -> None:
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while await reader.readline():
+        lines, OUT[:] = list(OUT), []
+        print("\n".join([*lines, json.dumps({"dumped": len(lines)})]), flush=True)
 
 
 async def main() -> None:
     runner = AgentRunner(entry, agent_id="turns", max_sessions=int(sys.argv[1]),
                          api_key=os.environ["UNPOD_API_KEY"], base_url=os.environ["UNPOD_BASE_URL"])  # fmt: skip
-    asyncio.create_task(flush())
+    dumper = asyncio.create_task(dump_on_request())
     task = asyncio.create_task(runner.run())
     await asyncio.wait_for(runner.registered.wait(), 30)
     print(json.dumps({"ready": True}), flush=True)
     await task
+    dumper.cancel()
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import statistics
 import tempfile
 from collections.abc import Sequence
@@ -63,6 +64,7 @@ class NodeStack:
         self.api = ApiServer(self.node, "127.0.0.1", 0)
         await self.api.start()
         self.creds = await create_project_with_key(self.node, "bench")
+        gc.freeze()  # as `unpod up` does once the node is up
         return self
 
     async def __aexit__(self, *exc: object) -> None:
