@@ -46,6 +46,10 @@ class _Job:
     command: Command | None  # None = read the current state
     trace: dict[str, str]
     future: asyncio.Future
+    #: For a read: catch up with the log first (else the actor's own view will do).
+    catch_up: bool = True
+    #: The id is fresh (just generated): start from the initial state without loading.
+    new: bool = False
 
 
 class TooManyConflicts(Exception):
@@ -104,7 +108,11 @@ class Actor(Generic[S]):
     async def _handle(self, job: _Job) -> Outcome[S]:
         decider = self.host.decider
         fresh = False
-        if self.state is None or job.command is None:
+        if self.state is None and job.new:
+            # Nothing to load for an id nobody has used; the append expects an empty
+            # subject, so were it not empty after all, the conflict reloads.
+            self.state, self.version = decider.initial(), 0
+        elif self.state is None or (job.command is None and job.catch_up):
             await self._refresh()
             fresh = True
         if job.command is None:
@@ -183,9 +191,16 @@ class ActorHost(Generic[S]):
     def active(self) -> int:
         return len(self._actors)
 
-    def _enqueue(self, aggregate_id: str, command: Command | None, trace: dict[str, str] | None) -> asyncio.Future:
+    def _enqueue(
+        self,
+        aggregate_id: str,
+        command: Command | None,
+        trace: dict[str, str] | None,
+        catch_up: bool = True,
+        new: bool = False,
+    ) -> asyncio.Future:
         future: asyncio.Future[Outcome[S]] = asyncio.get_running_loop().create_future()
-        self._actor(aggregate_id).mailbox.put_nowait(_Job(command, dict(trace or {}), future))
+        self._actor(aggregate_id).mailbox.put_nowait(_Job(command, dict(trace or {}), future, catch_up, new))
         return future
 
     async def _outcome(self, future: asyncio.Future) -> Outcome[S]:
@@ -195,6 +210,11 @@ class ActorHost(Generic[S]):
     async def execute(self, aggregate_id: str, command: Command, *, trace: dict[str, str] | None = None) -> Outcome[S]:
         """Run a command through the aggregate's actor; raises ``Rejected`` on refusal."""
         return await self._outcome(self._enqueue(aggregate_id, command, trace))
+
+    async def create(self, aggregate_id: str, command: Command, *, trace: dict[str, str] | None = None) -> Outcome[S]:
+        """Like :meth:`execute`, for an id just generated (a new call): skips loading
+        a subject that cannot have events yet."""
+        return await self._outcome(self._enqueue(aggregate_id, command, trace, new=True))
 
     def submit(
         self, aggregate_id: str, command: Command, *, trace: dict[str, str] | None = None
@@ -209,6 +229,12 @@ class ActorHost(Generic[S]):
     async def read(self, aggregate_id: str) -> Outcome[S]:
         """The aggregate's current state, caught up with the log."""
         return await self._outcome(self._enqueue(aggregate_id, None, None))
+
+    async def view(self, aggregate_id: str) -> Outcome[S]:
+        """The state as this node's actor holds it (loaded if the actor was idle): no
+        round trip to the log when it is warm. It misses only what another node wrote
+        since; a command decided on it is still checked by the append."""
+        return await self._outcome(self._enqueue(aggregate_id, None, None, catch_up=False))
 
     async def stop(self) -> None:
         actors = list(self._actors.values())

@@ -108,7 +108,7 @@ async def main() -> None:
         async def arrive(requested=requested, accepted=accepted):
             call_id = new_call_id()
             requested[call_id] = time.time()
-            requested_call = await node.calls.execute(
+            requested_call = await node.calls.create(
                 call_id,
                 k.RequestCall(project_id=creds.project_id, pipe_id="pipe_bench", session_id=call_id, direction="web",
                               agent_id="bench", node_id=node.node_id),

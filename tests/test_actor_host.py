@@ -97,3 +97,26 @@ async def test_idle_actors_passivate_and_rehydrate(store: EventStore):
     out = await host.execute("pipe_1", c.UpdatePipe(project_id=P, name="again"))
     assert out.state.config.name == "again" and out.changed
     await host.stop()
+
+
+async def test_create_skips_the_load_but_an_id_already_used_still_conflicts(store: EventStore):
+    first, second = ActorHost(store, pipe.DECIDER), ActorHost(store, pipe.DECIDER)
+    created = await first.create("pipe_new", c.CreatePipe(project_id=P, config=CFG))
+    assert created.version > 0 and created.state.config.name == "Support"
+    # Another host believes the id is fresh: the append's expectation (an empty
+    # subject) fails, it reloads, and the command is decided on the real state.
+    with pytest.raises(Conflict):
+        await second.create("pipe_new", c.CreatePipe(project_id=P, config=PipeConfig(name="Other", agent_id="bot")))
+    assert (await store.load(pipe.DECIDER, "pipe_new")).state.config.name == "Support"
+    await first.stop()
+    await second.stop()
+
+
+async def test_view_answers_from_the_actor_without_catching_up(store: EventStore):
+    mine, other = ActorHost(store, pipe.DECIDER), ActorHost(store, pipe.DECIDER)
+    await mine.execute("pipe_v", c.CreatePipe(project_id=P, config=CFG))
+    await other.execute("pipe_v", c.UpdatePipe(project_id=P, name="renamed elsewhere"))
+    assert (await mine.view("pipe_v")).state.config.name == "Support"  # its own view
+    assert (await mine.read("pipe_v")).state.config.name == "renamed elsewhere"  # caught up
+    await mine.stop()
+    await other.stop()

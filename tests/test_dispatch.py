@@ -173,3 +173,29 @@ async def test_two_nodes_never_overbook_a_runner(tmp_path, nats_url):
     finally:
         await stop_stack(b)
         await stop_stack(a)
+
+
+async def test_an_offer_for_a_call_that_ended_meanwhile_gives_the_slot_back(stack):
+    """The offer travels while its assignment is recorded; if the record is refused (the
+    call is over), a runner that accepted gets its slot back."""
+    from actors.errors import Rejected
+
+    runner = RawRunner(stack.ws_url, stack.api_key, capacity=1)
+    await runner.start()
+    await runners_on_board(stack, 1)
+    call_id = await request_call(stack)
+    await stack.node.calls.execute(call_id, k.EndCall(project_id=stack.project_id, reason="hangup"))
+    try:
+        await stack.node.dispatcher.dispatch(call_id)
+    except Rejected:
+        pass
+    else:
+        raise AssertionError("an ended call must not be placed")
+    link = stack.node.local_runners.links[runner.worker_id]
+
+    async def slot_free():
+        return len(runner.assigns) == 1 and link.slots.free == 1
+
+    await eventually(slot_free)
+    assert await call_events(stack, call_id) == ["call.requested", "call.ended"]
+    await runner.stop()

@@ -77,6 +77,7 @@ class Dispatcher:
         self.queued: dict[str, tuple[str, str]] = {}  # call_id -> pool, while waiting for a slot
         #: Called with (project_id, agent_id, this node's queue length) when it changes.
         self.on_queue_change: Callable[[str, str, int], None] | None = None
+        self._background: set[asyncio.Future] = set()
         board.on_change(self._on_board_change)
 
     def _on_board_change(self, load: RunnerLoad | None, _key: str) -> None:
@@ -90,7 +91,8 @@ class Dispatcher:
         return sum(1 for pool in self.queued.values() if pool == (project_id, agent_id))
 
     async def dispatch(self, call_id: str) -> Placement:
-        state = (await self.calls.read(call_id)).state
+        # The node hosting a call is the one that writes it: its actor's view is current.
+        state = (await self.calls.view(call_id)).state
         request = state.request
         if request is None or request.agent_id is None:
             raise ValueError(f"call {call_id} has no runner pool to dispatch to")
@@ -132,7 +134,9 @@ class Dispatcher:
         refused = await self.offers.reserve(runner, assign_id, deadline_s)
         if refused is not None:
             return refused
-        await self.calls.execute(
+        # Recorded while the offer travels: the log's order is fixed here, and a
+        # refusal (the call ended meanwhile) withdraws the offer below.
+        assigned = self.calls.submit(
             call_id,
             k.AssignRunner(
                 project_id=project_id, worker_id=runner.worker_id, assign_id=assign_id, deadline_ms=self.deadline_ms
@@ -155,7 +159,13 @@ class Dispatcher:
                 "pipe_id": request.pipe_id,
             },
         )
-        result = await self.offers.deliver(runner, assign, deadline_s)
+        delivered = asyncio.ensure_future(self.offers.deliver(runner, assign, deadline_s))
+        try:
+            await assigned
+        except BaseException:
+            self._withdraw_if_accepted(delivered, runner, job_id)
+            raise
+        result = await delivered
         if result.accepted:
             await self.calls.execute(
                 call_id, k.AcceptAssignment(project_id=project_id, worker_id=runner.worker_id, assign_id=assign_id)
@@ -168,6 +178,19 @@ class Dispatcher:
             ),
         )
         return result.reason
+
+    def _withdraw_if_accepted(self, delivered: asyncio.Future[OfferResult], runner: RunnerLoad, job_id: str) -> None:
+        """An offer whose assignment was never recorded (the call ended meanwhile): should
+        the runner accept it, free the slot again. Its bridge is refused (the call is over)."""
+
+        def answered(task: asyncio.Future[OfferResult]) -> None:
+            if task.cancelled() or task.exception() is not None or not task.result().accepted:
+                return
+            finish = asyncio.ensure_future(self.offers.finish(runner.node_id, runner.worker_id, job_id))
+            self._background.add(finish)
+            finish.add_done_callback(self._background.discard)
+
+        delivered.add_done_callback(answered)
 
     async def _wait_for_capacity(self, call_id: str, pool: tuple[str, str], deadline: float) -> str | None:
         """Queue the call until a slot frees up in its pool; the end reason if it never does."""

@@ -38,7 +38,7 @@ async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep
         await socket.close(code=4004, reason="pipe not found")
         return
     call_id = new_call_id()
-    requested = await node.calls.execute(
+    requested = await node.calls.create(
         call_id,
         k.RequestCall(
             project_id=claims.project_id,
