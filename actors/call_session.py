@@ -212,6 +212,8 @@ class CallSession:
         await self._place()
 
     async def verb(self, frame: Any) -> None:
+        if self.ended:  # what a runner sends after the end (a second end_call, late deltas) changes nothing
+            return
         match frame:
             case f.AgentTextDelta(text=text):
                 self.reply.append(text)

@@ -82,6 +82,7 @@ class Actor(Generic[S]):
             else:
                 job = mailbox.get_nowait()
             if job.future.done():  # the caller gave up
+                job = None
                 continue
             try:
                 outcome = await self._handle(job)
@@ -95,6 +96,9 @@ class Actor(Generic[S]):
             else:
                 if not job.future.done():
                     job.future.set_result(outcome)
+            # An idle actor must not pin its last job: a failed one holds a traceback,
+            # and through its frames the caller's whole connection, until a full GC.
+            job = outcome = None
 
     async def _refresh(self) -> int:
         decider, store = self.host.decider, self.host.store

@@ -163,7 +163,9 @@ class Session:
                           **({"announcement": announcement} if announcement else {})})  # fmt: skip
 
     async def end(self, reason: str = "completed") -> None:
-        """Hang up."""
+        """Hang up (once: a second call does nothing)."""
+        if self._ending is not None:
+            return
         self._ending = reason
         await self._send({"event": "agent.end_call", "reason": reason})
 

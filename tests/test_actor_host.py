@@ -34,6 +34,19 @@ async def test_refusal_is_raised_to_the_caller(store: EventStore):
     await host.stop()
 
 
+async def test_an_idle_actor_pins_no_finished_job(store: EventStore):
+    """A refused job carries a traceback whose frames reach the caller's connection;
+    an actor waiting for its next command must not hold it (or any job), else it all
+    ages into the oldest generation and costs every full collection."""
+    host = ActorHost(store, pipe.DECIDER)
+    await host.execute("pipe_1", c.CreatePipe(project_id=P, config=CFG))
+    with pytest.raises(Conflict):
+        await host.execute("pipe_1", c.CreatePipe(project_id=P, config=PipeConfig(name="Other", agent_id="bot")))
+    idle = host._actors["pipe_1"].task.get_coro().cr_frame.f_locals
+    assert idle.get("job") is None and idle.get("outcome") is None
+    await host.stop()
+
+
 @pytest.fixture
 async def two_nodes(nats_url):
     """Two number hosts on separate connections: two API nodes sharing one NATS."""

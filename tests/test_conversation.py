@@ -8,6 +8,7 @@ import json
 import pytest
 from websockets.asyncio.client import connect
 
+from bus_contracts import frames as f
 from tests.conftest import eventually
 from tests.raw_runner import EchoBridge, RawRunner
 from unpod import AsyncClient
@@ -292,4 +293,30 @@ async def test_the_caller_hears_of_its_turn_before_the_reply_and_the_log_keeps_t
         (r.envelope.type, r.event.turn) for r in records if r.envelope.type in ("call.user_spoke", "call.agent_replied")
     ]
     assert turns == [(kind, i) for i in range(1, 21) for kind in ("call.user_spoke", "call.agent_replied")]
+    await runner.stop()
+
+
+async def test_a_repeated_end_call_and_late_verbs_change_nothing(stack):
+    """Verbs that reach an ended call (a second hang-up, a late reply) are ignored:
+    the call ends once, with one end request on record, and nothing is raised."""
+    pipe, token, runner, bridges = await setup(stack)
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+        client = Client(ws)
+        call_id = (await client.next("session.started"))["call_id"]
+        await client.state("listening")
+        session = stack.node.sessions[call_id]
+        await bridges[0].send({"event": "agent.end_call", "reason": "done"})
+        assert (await client.next("session.ended"))["reason"] == "completed"
+        assert await bridges[0].wait_closed() == 1000
+    for late in (f.AgentEndCall(reason="again"), f.AgentTextDelta(text="late"), f.AgentTextEnd(), f.AgentSay(text="x")):
+        await session.verb(late)  # as if still buffered on the bridge when it closed
+    async with stack.http() as http:
+
+        async def projected():
+            kinds = [e["type"] for e in (await http.get(f"/v1/calls/{call_id}/events")).json()["data"]]
+            return kinds if kinds[-1] == "call.ended" else None
+
+        kinds = await eventually(projected)
+    assert kinds.count("call.end_requested") == 1
+    assert "call.agent_replied" not in kinds and "call.agent_said" not in kinds
     await runner.stop()

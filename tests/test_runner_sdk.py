@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 
+from runner.session import Session
 from tests.conftest import eventually
 from tests.test_conversation import Client
 from unpod import AgentRunner, AsyncClient, CallContext
@@ -175,3 +176,21 @@ async def test_stats_queued_follows_the_pools_real_queue(stack):
     await plain.stop()
     await runner.shutdown()
     await asyncio.wait_for(task, 10)
+
+
+class _Wire:
+    """Collects what a Session sends (the bridge socket's send side)."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict] = []
+
+    async def send(self, raw: str) -> None:
+        self.sent.append(json.loads(raw))
+
+
+async def test_ending_twice_hangs_up_once():
+    wire = _Wire()
+    session = Session(wire, "call_x")
+    await session.end("done")
+    await session.end("again")
+    assert wire.sent == [{"event": "agent.end_call", "reason": "done"}]

@@ -61,7 +61,7 @@ async def bridge_socket(socket: WebSocket, call_id: FromPath[str], node: NodeDep
             )
         )
     )
-    state = (await node.calls.read(call_id)).state
+    state = (await node.calls.view(call_id)).state  # this node writes the call: its view is current
     history = [{"role": line.role, "text": line.text} for line in state.history]
     await socket.send_text(
         f.encode(
