@@ -1,6 +1,8 @@
 """Child process for bench/turns.py: the callers, kept out of the node's process as
 real callers are. Holds N text conversations on door 1 (or, with --raw, N raw
-WebSocket echo clients) and prints one JSON document with its timestamps.
+WebSocket echo clients) and prints one JSON document with its timestamps. In door1
+mode it first prints ``{"open": N}`` once every conversation is live and waits for a
+line on stdin before the first turn.
 
 argv: <mode: door1|raw> <ws url or base> <turns> <think_s> [tokens file]
 """
@@ -21,6 +23,15 @@ async def door1(base: str, tokens: list[str], turns: int, think_s: float) -> dic
     first: dict[str, float] = {}
     opened = 0
     all_open = asyncio.Event()
+    go = asyncio.Event()
+
+    async def wait_for_go() -> None:
+        await all_open.wait()
+        print(json.dumps({"open": len(tokens)}), flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        go.set()
+
+    waiter = asyncio.create_task(wait_for_go())
 
     async def conversation(token: str) -> None:
         nonlocal opened
@@ -36,6 +47,7 @@ async def door1(base: str, tokens: list[str], turns: int, think_s: float) -> dic
             if opened == len(tokens):
                 all_open.set()
             await asyncio.wait_for(all_open.wait(), 120)  # all conversations live before the first turn
+            await asyncio.wait_for(go.wait(), 120)  # and the node done with their arrival (see bench/turns.py)
             for i in range(turns):
                 if think_s:  # people do not all speak at the same instant
                     await asyncio.sleep(random.uniform(0, think_s))
@@ -53,6 +65,7 @@ async def door1(base: str, tokens: list[str], turns: int, think_s: float) -> dic
 
     t0 = time.perf_counter()
     await asyncio.gather(*(conversation(t) for t in tokens))
+    await waiter
     return {"sent": sent, "first": first, "elapsed": time.perf_counter() - t0}
 
 

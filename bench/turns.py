@@ -7,7 +7,9 @@ third. Per turn:
   out = client got the first delta (here) - runner sent it (runner clock)
 (wall clock, same machine), beside a raw WebSocket echo round trip measured in the
 same run with the same number of concurrent clients (echo server here, clients in the
-second process). Target: p99 of in+out <= 5 ms.
+second process). Target: p99 of in+out <= 5 ms. Turns start once every conversation is
+live and the node's read model has caught up with their arrival: this measures turns
+among 500 live conversations, not the arrival of 500 calls (bench/dispatch.py does that).
 
 Two runs: conversations pausing a random 0..2 s before each turn, as people do (the
 target applies here); then every conversation sending at the same instant, a stress
@@ -34,15 +36,29 @@ from bench._util import NodeStack, pct, summary_ms, use_uvloop  # noqa: E402
 from unpod import AsyncClient  # noqa: E402
 
 
-async def run_clients(*args: str) -> dict:
-    """Run the callers in their own process (as real callers are) and return what they measured."""
+async def run_clients(*args: str, settle=None) -> dict:
+    """Run the callers in their own process (as real callers are) and return what they
+    measured. Door 1 callers report when all are live; ``settle`` runs then, before
+    they are told to start talking."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(Path(__file__).with_name("_turn_clients.py")), *args, stdout=asyncio.subprocess.PIPE
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), 600)
-    if proc.returncode != 0:
+        sys.executable, str(Path(__file__).with_name("_turn_clients.py")), *args,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**28,  # the result is one long line
+    )  # fmt: skip
+    result = None
+    async with asyncio.timeout(600):
+        async for line in proc.stdout:
+            msg = json.loads(line)
+            if "open" in msg:
+                if settle is not None:
+                    await settle()
+                proc.stdin.write(b"go\n")
+                await proc.stdin.drain()
+            else:
+                result = msg
+        await proc.wait()
+    if proc.returncode != 0 or result is None:
         raise RuntimeError(f"client process failed with {proc.returncode}")
-    return json.loads(out)
+    return result
 
 
 async def raw_echo(n: int, turns: int, think_s: float) -> list[float]:
@@ -101,7 +117,13 @@ async def main() -> None:
             tokens = [(await c.sessions.create_token(pipe.pipe_id)).token for _ in range(n)]
         tokens_file = Path(tempfile.mkdtemp()) / "tokens.json"
         tokens_file.write_text(json.dumps(tokens))
-        result = await run_clients("door1", base, str(args.turns), str(think_s), str(tokens_file))
+
+        async def settle() -> None:
+            # Turns are measured among live conversations, not amid their arrival:
+            # the node's read model first catches up with the 500 calls' events.
+            await stack.node.projector.wait_for(await stack.node.store.last_seq(), timeout=60)
+
+        result = await run_clients("door1", base, str(args.turns), str(think_s), str(tokens_file), settle=settle)
         client_sent, client_first, elapsed = result["sent"], result["first"], result["elapsed"]
         runner.stdin.write(b"dump\n")
         await asyncio.wait_for(dumped.get(), 30)
@@ -122,13 +144,15 @@ async def main() -> None:
         print(f"  ({len(keys)} of {n * args.turns} turns matched; the run took {elapsed:.1f}s)\n")
 
     print(f"turn overhead, one runner process, callers in another, {LOOP}\n")
-    await measure(args.think_s, target=True)
-    if not args.no_lockstep:
-        await measure(0.0, target=False)
-    runner.terminate()
-    await runner.wait()
-    reader.cancel()
-    await stack.__aexit__()
+    try:
+        await measure(args.think_s, target=True)
+        if not args.no_lockstep:
+            await measure(0.0, target=False)
+    finally:
+        runner.terminate()
+        await runner.wait()
+        reader.cancel()
+        await stack.__aexit__()
 
 
 if __name__ == "__main__":
