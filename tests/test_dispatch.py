@@ -131,6 +131,37 @@ async def test_no_capacity_queues_until_a_slot_frees(stack):
     await only.stop()
 
 
+async def test_a_runner_that_says_it_is_full_is_not_asked_again_while_the_call_waits(stack):
+    """A runner whose slots look free here but which answers at_capacity (it counts work
+    we do not see) is believed: the call waits for a real free slot instead of bouncing
+    off it until its attempts run out."""
+    busy = RawRunner(stack.ws_url, stack.api_key, capacity=1)
+    refuser = RawRunner(
+        stack.ws_url, stack.api_key, capacity=1, answer=lambda _: {"accepted": False, "reason": "at_capacity"}
+    )
+    await busy.start()
+    await refuser.start()
+    await runners_on_board(stack, 2)
+    first = await request_call(stack)
+    assert (await stack.node.dispatcher.dispatch(first)).worker_id == busy.worker_id  # the refuser said no
+    second = await request_call(stack)
+    waiting = asyncio.create_task(stack.node.dispatcher.dispatch(second))
+
+    async def queued_after_a_refusal():
+        events = await call_events(stack, second)
+        return "call.queued" in events and stack.node.dispatcher.queued_for(stack.project_id, "bot") == 1
+
+    await eventually(queued_after_a_refusal)
+    board = stack.node.board.entries.values()
+    assert [e.free for e in board if e.worker_id == refuser.worker_id] == [0]  # published to every node
+    await stack.node.local_runners.finish(busy.worker_id, busy.assigns[-1]["job_id"])  # a real slot frees
+    placed = await asyncio.wait_for(waiting, 5)
+    assert placed.worker_id == busy.worker_id
+    assert (await call_events(stack, second)).count("call.runner_rejected") <= 1
+    await busy.stop()
+    await refuser.stop()
+
+
 async def test_queue_timeout_ends_the_call_with_a_clear_reason(tmp_path, nats_url):
     stack = await start_stack(tmp_path / "n", nats_url, queue_timeout_s=0.3)
     try:

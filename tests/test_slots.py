@@ -38,3 +38,18 @@ def test_an_offer_whose_reply_was_lost_frees_its_slot_after_the_deadline(monkeyp
     monkeypatch.setattr(time, "monotonic", lambda: now + 2.5)
     assert s.reserve("a2", 2.0)  # a1 expired
     assert list(s.reserved) == ["a2"]
+
+
+def test_a_runner_that_says_it_is_full_is_believed_until_it_has_room():
+    s = slots(2)
+    s.confirm("a1", "job1", "call1")
+    assert s.free == 1
+    s.says_full = True  # it refused an offer: at_capacity (work we do not see)
+    assert s.free == 0 and not s.reserve("a2", 2.0)
+    assert not s.reported(2)  # a heartbeat counting 2 calls: still full
+    assert s.free == 0
+    assert s.reported(1)  # a heartbeat with room: free again
+    assert s.free == 1
+    s.says_full = True
+    s.finish("job1")  # one of its calls ended: room again
+    assert s.free == 2

@@ -104,7 +104,7 @@ class Dispatcher:
         while True:
             candidates = self.board.candidates(project_id, agent_id, exclude=tuple(declined))
             if not candidates:
-                ended = await self._wait_for_capacity(call_id, pool, queue_deadline)
+                ended = await self._wait_for_capacity(call_id, pool, queue_deadline, tuple(declined))
                 if ended:
                     return Placement(None, None, ended)
                 declined.clear()  # capacity changed: everyone may be asked again
@@ -192,7 +192,9 @@ class Dispatcher:
 
         delivered.add_done_callback(answered)
 
-    async def _wait_for_capacity(self, call_id: str, pool: tuple[str, str], deadline: float) -> str | None:
+    async def _wait_for_capacity(
+        self, call_id: str, pool: tuple[str, str], deadline: float, declined: tuple[str, ...]
+    ) -> str | None:
         """Queue the call until a slot frees up in its pool; the end reason if it never does."""
         project_id = pool[0]
         remaining = deadline - time.monotonic()
@@ -208,7 +210,7 @@ class Dispatcher:
         self.queued[call_id] = pool
         self._queue_changed(pool)
         try:
-            if self.board.candidates(*pool):  # freed between our look and the clear
+            if self.board.candidates(*pool, exclude=declined):  # freed between our look and the clear
                 return None
             await asyncio.wait_for(event.wait(), remaining)
             return None

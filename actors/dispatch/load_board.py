@@ -33,12 +33,14 @@ class RunnerLoad(msgspec.Struct, frozen=True, kw_only=True):
     capacity: int
     load: int
     draining: bool = False
+    #: The runner refused an offer as at capacity (see RunnerSlots.says_full).
+    says_full: bool = False
     #: Wall-clock seconds; entries not refreshed for ``stale_after_s`` are ignored.
     updated_at: float
 
     @property
     def free(self) -> int:
-        return 0 if self.draining else max(0, self.capacity - self.load)
+        return 0 if self.draining or self.says_full else max(0, self.capacity - self.load)
 
 
 _decoder = msgspec.json.Decoder(RunnerLoad)

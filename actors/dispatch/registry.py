@@ -111,6 +111,7 @@ class LocalRunners:
             capacity=s.capacity,
             load=s.load,
             draining=s.draining,
+            says_full=s.says_full,
             updated_at=time.time(),
         )
 
@@ -155,6 +156,7 @@ class LocalRunners:
             link.slots.confirm(assign.assign_id, assign.job_id, assign.call_id)
         else:
             link.slots.release(assign.assign_id)
+            link.slots.says_full = ack.reason == "at_capacity" or link.slots.says_full
         await self._republish(link)
         return OfferResult(ack.accepted, "accepted" if ack.accepted else (ack.reason or "rejected"))
 

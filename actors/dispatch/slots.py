@@ -26,6 +26,11 @@ class RunnerSlots:
     #: What the runner itself last reported (heartbeat), for diagnostics.
     reported_active: int = 0
     draining: bool = False
+    #: The runner refused an offer as at capacity although its slots here looked free
+    #: (it counts work we do not see). Believed until a call of its ends or a heartbeat
+    #: reports room: else its own released reservation would wake queued calls only
+    #: for it to refuse them again, over and over.
+    says_full: bool = False
 
     @property
     def load(self) -> int:
@@ -33,7 +38,7 @@ class RunnerSlots:
 
     @property
     def free(self) -> int:
-        return 0 if self.draining else max(0, self.capacity - self.load)
+        return 0 if self.draining or self.says_full else max(0, self.capacity - self.load)
 
     def reserve(self, assign_id: str, deadline_s: float) -> bool:
         """Hold a slot for an offer; False when the runner is full or draining."""
@@ -53,7 +58,15 @@ class RunnerSlots:
 
     def finish(self, job_id: str) -> str | None:
         """The call ended (or moved): its slot is free again."""
+        self.says_full = False
         return self.active.pop(job_id, None)
+
+    def reported(self, active_jobs: int) -> bool:
+        """A heartbeat's count of the runner's calls; True if that changes what is free."""
+        self.reported_active = active_jobs
+        full = active_jobs >= self.capacity and self.says_full
+        changed, self.says_full = full != self.says_full, full
+        return changed
 
     def expire(self) -> None:
         """Drop reservations whose offer outlived its deadline (a lost reply)."""

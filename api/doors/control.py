@@ -117,7 +117,8 @@ async def control_socket(socket: WebSocket, node: NodeDep) -> None:
             match frame_in:
                 case f.Heartbeat(active_jobs=active):
                     link.last_heartbeat = time.monotonic()
-                    link.slots.reported_active = active
+                    if link.slots.reported(active):
+                        node.local_runners.mark_changed(link)
                 case f.JobAck():
                     if not node.local_runners.on_ack(frame.worker_id, frame_in):
                         log.info("late or unknown job.ack from %s for %s", frame.worker_id, frame_in.job_id)
