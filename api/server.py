@@ -30,7 +30,9 @@ class ApiServer:
 
     async def start(self) -> None:
         # Bind first, so port 0 resolves to a real port before anyone needs the URL.
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on accepted sockets
+        # that say they are TCP, and without it Nagle held small frames for 40 ms.
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((self.host, self.port))
         self.port = self._sock.getsockname()[1]
