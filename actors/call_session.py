@@ -21,6 +21,7 @@ from actors.agent_endpoint import FALLBACK, AgentEndpoint, EndpointFailure
 from actors.deciders.call import CallState
 from actors.dispatch.dispatcher import Dispatcher
 from actors.host import ActorHost
+from actors.turn_clock import TurnClock
 from bus_contracts import calls as k
 from bus_contracts import frames as f
 
@@ -54,6 +55,7 @@ class CallSession:
         self.turn = 0
         self.utterance = 0
         self.reply: list[str] = []
+        self.clock = TurnClock()
         self.pending: list[f.UserText] = []
         self.filler: str | None = None
         self.recording_paused = False
@@ -130,14 +132,17 @@ class CallSession:
             )
             await self._client({"type": "user.turn", "turn": turn, "text": text})
             if self.endpoint is None:
-                frame = f.UserText(text=text, is_final=True, turn_id=turn)
-                if self.bridge_send is None:
-                    self.pending.append(frame)  # delivered when the runner's bridge connects
-                else:
-                    await self._bridge(frame)
+                await self._turn_to_runner(f.UserText(text=text, is_final=True, turn_id=turn))
             await recorded
         if self.endpoint is not None:
             await self._ask_endpoint(turn, text)
+
+    async def _turn_to_runner(self, frame: f.UserText) -> None:
+        if self.bridge_send is None:
+            self.pending.append(frame)  # delivered when the runner's bridge connects
+            return
+        self.clock.sent(frame.turn_id)
+        await self._bridge(frame)
 
     async def _ask_endpoint(self, turn: int, text: str) -> None:
         assert self.endpoint is not None
@@ -150,10 +155,12 @@ class CallSession:
             "data": self.request.data,
         }
         await self._client({"type": "state", "state": "thinking"})
+        self.clock.sent(turn)
         try:
             reply = await self.endpoint.turn(text, context)
         except EndpointFailure as exc:
             log.warning("agent endpoint failed on %s turn %d: %s", self.call_id, turn, exc.message)
+            self.clock.end()
             await self.calls.execute(
                 self.call_id,
                 k.RecordAgentFailure(
@@ -163,8 +170,11 @@ class CallSession:
             await self._client({"type": "error", "code": exc.code, "message": exc.message})
             await self._client({"type": "agent.reply", "turn": turn, "text": FALLBACK, "fallback": True})
             return
-        await self.calls.execute(self.call_id, k.RecordAgentReply(project_id=self.project_id, turn=turn, text=reply))
-        await self._client({"type": "agent.reply", "turn": turn, "text": reply})
+        timed = self.clock.end()
+        await self.calls.execute(
+            self.call_id, k.RecordAgentReply(project_id=self.project_id, turn=turn, text=reply, timings=timed.timings)
+        )
+        await self._client({"type": "agent.reply", "turn": turn, "text": reply, "timings": _timings(timed.timings)})
 
     # --- runner side (door 3) ---
 
@@ -173,9 +183,9 @@ class CallSession:
     ) -> None:
         self.bridge_send, self.bridge_close = send, close
         await self._client({"type": "state", "state": "listening"})
-        for frame in self.pending:
-            await self._bridge(frame)
-        self.pending.clear()
+        pending, self.pending = self.pending, []
+        for frame in pending:
+            await self._turn_to_runner(frame)
 
     async def bridge_closed(self, code: int | None) -> None:
         """The runner's bridge went away. A clean close (1000) is the agent ending the
@@ -209,6 +219,15 @@ class CallSession:
                 await self.dispatcher.offers.finish(node, lost, job)
         self.worker_id = self.job_id = self.runner_node = None
         self.reply = []  # a reply cut off mid-stream is not kept
+        # Turns the lost runner never answered go to the next one as turns (the
+        # history it gets holds only answered ones), so the caller still gets answers.
+        state = (await self.calls.view(self.call_id)).state
+        self.clock.forget()
+        self.pending = [
+            f.UserText(text=line.text, is_final=True, turn_id=line.turn)
+            for line in state.history
+            if line.role == "user" and line.turn > state.replied
+        ] + [p for p in self.pending if p.turn_id > state.turns]
         await self._place()
 
     async def verb(self, frame: Any) -> None:
@@ -216,15 +235,11 @@ class CallSession:
             return
         match frame:
             case f.AgentTextDelta(text=text):
+                self.clock.delta()
                 self.reply.append(text)
                 await self._client({"type": "agent.delta", "turn": self.turn, "text": text})
             case f.AgentTextEnd():
-                text, self.reply = "".join(self.reply), []
-                if self.turn > 0:
-                    await self.calls.execute(
-                        self.call_id, k.RecordAgentReply(project_id=self.project_id, turn=self.turn, text=text)
-                    )
-                await self._client({"type": "agent.reply", "turn": self.turn, "text": text})
+                await self._reply_ended()
             case f.AgentSay(text=text):
                 await self._say(text)
             case f.AgentEndCall(reason=reason):
@@ -246,6 +261,34 @@ class CallSession:
                 await self._client({"type": "transfer", "transfer_type": frame.transfer_type, "target": frame.target})
             case _:
                 pass  # verbs this node does not act on yet are accepted and ignored
+
+    async def _reply_ended(self) -> None:
+        text, self.reply = "".join(self.reply), []
+        timed = self.clock.end()
+        turn = timed.turn if timed.turn is not None else self.turn
+        if turn > 0:
+            await self.calls.execute(
+                self.call_id,
+                k.RecordAgentReply(project_id=self.project_id, turn=turn, text=text, timings=timed.timings),
+            )
+        await self._client({"type": "agent.reply", "turn": turn, "text": text, "timings": _timings(timed.timings)})
+        if timed.turn is not None:
+            await self._send_metrics(turn, timed.timings)
+
+    async def _send_metrics(self, turn: int, t: k.TurnTimings) -> None:
+        """What the runner learns of each turn: its stage timings, then the call so far.
+        Speech stages are absent (None) on the text path, never a made-up zero."""
+        await self._bridge(
+            f.TurnMetrics(
+                call_id=self.call_id,
+                turn_id=turn,
+                ttfa_ms=t.agent_ttft_ms,
+                llm_ttft_ms=t.agent_ttft_ms,
+                llm_call_count=1,
+                llm_total_ms=t.agent_total_ms,
+            )
+        )
+        await self._bridge(f.Metric(ttfa_ms=round(t.agent_ttft_ms), turns=self.turn, cost_usd_so_far=0.0))
 
     async def _say(self, text: str) -> None:
         if text.startswith(f.FILLER_PREFIX):
@@ -275,3 +318,7 @@ class CallSession:
                 await self.bridge_send(f.encode(frame))
             except Exception:
                 log.info("bridge of %s went away while sending", self.call_id)
+
+
+def _timings(t: k.TurnTimings) -> dict[str, float]:
+    return {"agent_ttft_ms": t.agent_ttft_ms, "agent_total_ms": t.agent_total_ms}

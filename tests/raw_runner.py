@@ -109,9 +109,12 @@ class EchoBridge:
     """Runner side of door 3 for tests: dials the bridge of an accepted job, does the
     handshake, and answers each ``user.text`` with ``echo: <text>`` in two deltas."""
 
-    def __init__(self, assign: dict, *, say_first: list[str] | None = None) -> None:
+    def __init__(self, assign: dict, *, say_first: list[str] | None = None, mute: bool = False) -> None:
         self.assign = assign
         self.say_first = say_first or []
+        #: Take turns but never answer them (a runner about to die).
+        self.mute = mute
+        self.got_text = asyncio.Event()
         self.hello_ack: dict | None = None
         self.call_started: dict | None = None
         self.received: list[dict] = []
@@ -135,6 +138,9 @@ class EchoBridge:
                 frame = json.loads(raw)
                 self.received.append(frame)
                 if frame.get("event") == "user.text":
+                    self.got_text.set()
+                    if self.mute:
+                        continue
                     reply = f"echo: {frame['text']}"
                     half = len(reply) // 2
                     for chunk in (reply[:half], reply[half:]):

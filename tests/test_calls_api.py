@@ -22,7 +22,11 @@ async def test_calls_transcript_events_and_hangup(stack):
             await client.say("what time is it")
             await client.next("agent.reply")
 
-            live = (await http.get(f"/v1/calls/{call_id}")).json()
+            async def turn_projected():  # the read model follows the log within milliseconds
+                call = (await http.get(f"/v1/calls/{call_id}")).json()
+                return call if call["turns"] == 1 else None
+
+            live = await eventually(turn_projected)
             assert live["status"] == "connected" and live["worker_id"] == runner.worker_id and live["turns"] == 1
             runners = (await http.get("/v1/runners")).json()
             (mine,) = runners["data"]

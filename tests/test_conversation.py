@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 
 import pytest
 from websockets.asyncio.client import connect
@@ -67,7 +68,9 @@ async def test_a_text_conversation_end_to_end(stack):
         await client.say("hello there")
         assert (await client.next("user.turn")) == {"type": "user.turn", "turn": 1, "text": "hello there"}
         reply = await client.next("agent.reply")
+        timings = reply.pop("timings")
         assert reply == {"type": "agent.reply", "turn": 1, "text": "echo: hello there"}
+        assert 0 < timings["agent_ttft_ms"] <= timings["agent_total_ms"]
         await client.say("second")
         assert (await client.next("agent.reply"))["text"] == "echo: second"
 
@@ -88,11 +91,18 @@ async def test_a_text_conversation_end_to_end(stack):
         "call.requested", "call.runner_assigned", "call.runner_accepted", "call.bridge_connected",
         "call.user_spoke", "call.agent_replied", "call.user_spoke", "call.agent_replied", "call.ended",
     ]  # fmt: skip
-    assert [(r.event.turn, r.event.text) for r in records if r.envelope.type == "call.agent_replied"] == [
-        (1, "echo: hello there"),
-        (2, "echo: second"),
-    ]
+    replies = [r.event for r in records if r.envelope.type == "call.agent_replied"]
+    assert [(e.turn, e.text) for e in replies] == [(1, "echo: hello there"), (2, "echo: second")]
+    assert replies[0].timings.agent_ttft_ms == timings["agent_ttft_ms"]
+    assert all(0 < e.timings.agent_ttft_ms <= e.timings.agent_total_ms for e in replies)
     assert await bridges[0].wait_closed() == 1000
+    # After each answered turn the runner hears its timings and the call's running figures.
+    measured = [m for m in bridges[0].received if m["event"] == "turn.metrics"]
+    assert [(m["call_id"], m["turn_id"], m["llm_call_count"]) for m in measured] == [(call_id, 1, 1), (call_id, 2, 1)]
+    assert [m["llm_total_ms"] for m in measured] == [e.timings.agent_total_ms for e in replies]
+    assert measured[0]["asr_ms"] is None and measured[0]["tts_ttfb_ms"] is None  # no speech on this call
+    running = [m for m in bridges[0].received if m["event"] == "metric"]
+    assert [(m["turns"], type(m["ttfa_ms"])) for m in running] == [(1, int), (2, int)]
     await runner.stop()
 
 
@@ -319,4 +329,18 @@ async def test_a_repeated_end_call_and_late_verbs_change_nothing(stack):
         kinds = await eventually(projected)
     assert kinds.count("call.end_requested") == 1
     assert "call.agent_replied" not in kinds and "call.agent_said" not in kinds
+    await runner.stop()
+
+
+async def test_the_server_sends_small_frames_at_once(stack):
+    """Every connection the API accepts has Nagle off: with it on, a small frame
+    written behind another waited for the peer's delayed ACK (40 ms a turn)."""
+    pipe, token, runner, _ = await setup(stack)
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+        await Client(ws).state("listening")  # a client socket and a bridge socket are open
+        connections = stack.server._server.server_state.connections
+        assert len(connections) >= 3  # the control socket, the bridge, door 1
+        for protocol in connections:
+            sock = protocol.transport.get_extra_info("socket")
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
     await runner.stop()

@@ -73,3 +73,44 @@ async def test_runner_crash_mid_call_moves_the_call_with_its_history(stack):
     assert types[lost + 1 : lost + 4] == ["call.runner_assigned", "call.runner_accepted", "call.bridge_connected"]
     assert types.count("call.user_spoke") == 2 and types[-1] == "call.ended"
     await other.stop()
+
+
+async def test_a_turn_the_lost_runner_never_answered_is_answered_by_the_next(stack):
+    async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+        pipe = await c.pipes.create(name="Echo", agent_id="bot")
+        token = await c.sessions.create_token(pipe.pipe_id)
+    doomed: list[EchoBridge] = []
+    heirs: list[EchoBridge] = []
+
+    def accept_into(bridges, **kwargs):
+        def accept(assign):
+            bridge = EchoBridge(assign, **kwargs)
+            bridges.append(bridge)
+            asyncio.get_running_loop().create_task(bridge.start())
+            return {"accepted": True}
+
+        return accept
+
+    first = RawRunner(stack.ws_url, stack.api_key, answer=accept_into(doomed, mute=True))
+    await first.start()
+
+    async def on_board():
+        return len(stack.node.board.entries) == 1
+
+    await eventually(on_board)
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+        client = Client(ws)
+        await client.state("listening")
+        second = RawRunner(stack.ws_url, stack.api_key, answer=accept_into(heirs))
+        await second.start()
+        await client.say("anyone there")
+        await doomed[0].got_text.wait()  # taken, never answered
+        doomed[0].crash()
+        first.crash()
+        assert (await client.next("agent.reply", timeout=10))["text"] == "echo: anyone there"
+        heir = heirs[0]
+        assert heir.call_started["metadata"]["history"] == []  # asked as a turn, not told as history
+        assert [m["text"] for m in heir.received if m["event"] == "user.text"] == ["anyone there"]
+        await ws.send(json.dumps({"type": "hangup"}))
+        await client.next("session.ended")
+    await second.stop()

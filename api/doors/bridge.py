@@ -62,7 +62,12 @@ async def bridge_socket(socket: WebSocket, call_id: FromPath[str], node: NodeDep
         )
     )
     state = (await node.calls.view(call_id)).state  # this node writes the call: its view is current
-    history = [{"role": line.role, "text": line.text} for line in state.history]
+    # Only answered turns: the ones still waiting for an answer arrive as turns next.
+    history = [
+        {"role": line.role, "text": line.text}
+        for line in state.history
+        if line.role == "agent" or line.turn <= state.replied
+    ]
     await socket.send_text(
         f.encode(
             f.CallStarted(
