@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiosqlite
+import msgspec
 
 from bus_contracts import calls as k
 from bus_contracts import runners as r
@@ -19,12 +20,20 @@ async def _status(db: aiosqlite.Connection, rec: Recorded, status: str, **column
 
 
 async def _line(
-    db: aiosqlite.Connection, rec: Recorded, role: str, turn: int, text: str, interrupted: bool = False
+    db: aiosqlite.Connection,
+    rec: Recorded,
+    role: str,
+    turn: int,
+    text: str,
+    interrupted: bool = False,
+    timings: k.TurnTimings | None = None,
 ) -> None:
     await db.execute(
-        "INSERT OR REPLACE INTO call_lines(call_id, seq, role, turn, text, interrupted, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (rec.envelope.aggregate_id, rec.seq, role, turn, text, int(interrupted), _at(rec)),
-    )
+        "INSERT OR REPLACE INTO call_lines(call_id, seq, role, turn, text, interrupted, at, timings)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (rec.envelope.aggregate_id, rec.seq, role, turn, text, int(interrupted), _at(rec),
+         msgspec.json.encode(timings).decode() if timings is not None else None),
+    )  # fmt: skip
 
 
 @on(k.CallRequested)
@@ -83,7 +92,7 @@ async def user_spoke(db, rec):
 async def agent_replied(db, rec):
     e = rec.event
     heard = e.heard_prefix if e.interrupted and e.heard_prefix is not None else e.text
-    await _line(db, rec, "agent", e.turn, heard, e.interrupted)
+    await _line(db, rec, "agent", e.turn, heard, e.interrupted, e.timings)
 
 
 @on(k.AgentFailed)

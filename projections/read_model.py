@@ -127,6 +127,13 @@ class ReadModel:
             "SELECT role, turn, text, interrupted, at FROM call_lines WHERE call_id = ? ORDER BY seq", call_id
         )
 
+    async def reply_timings(self, call_id: str) -> list[str]:
+        """The JSON TurnTimings of each agent reply, in order."""
+        rows = await self._all(
+            "SELECT timings FROM call_lines WHERE call_id = ? AND timings IS NOT NULL ORDER BY seq", call_id
+        )
+        return [row["timings"] for row in rows]
+
     async def runners(self, project_id: str, *, agent_id: str | None = None) -> list[Row]:
         sql = "SELECT * FROM runners WHERE project_id = ?"
         args: list[Any] = [project_id]

@@ -2,7 +2,7 @@
 so replaying the log into an empty database reproduces the tables exactly."""
 
 #: Bump when tables or their meaning change: a node then replays the log into fresh tables.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkpoint (
@@ -94,6 +94,7 @@ CREATE TABLE IF NOT EXISTS call_lines (
     text        TEXT NOT NULL,
     interrupted INTEGER NOT NULL DEFAULT 0,
     at          TEXT NOT NULL,
+    timings     TEXT,  -- JSON TurnTimings of an agent reply
     PRIMARY KEY (call_id, seq)
 );
 CREATE TABLE IF NOT EXISTS runners (

@@ -1,5 +1,8 @@
 """Brains that live elsewhere. Any object with an async ``stream(text)`` generator
-fits ``session.dialog_machine``; this one calls an HTTP endpoint per turn."""
+fits ``session.dialog_machine``; this one calls an HTTP endpoint per turn.
+
+A dialog machine may also expose ``last_usage`` (``input_tokens``, ``output_tokens``,
+``cost_usd``) for the reply it just streamed; ``session.metrics.live()`` adds it up."""
 
 from __future__ import annotations
 
@@ -17,14 +20,19 @@ class HTTPAdapter:
         self.url = url
         self._client = httpx.AsyncClient(timeout=timeout, headers=headers)
         self.context: dict[str, Any] = {}
+        #: The ``usage`` object of the last reply, when the endpoint sends one.
+        self.last_usage: dict[str, Any] | None = None
 
     async def stream(self, text: str, **context: Any) -> AsyncIterator[str]:
+        self.last_usage = None
         resp = await self._client.post(self.url, json={"text": text, "context": {**self.context, **context}})
         resp.raise_for_status()
         body = resp.json()
         reply = body.get("text") if isinstance(body, dict) else None
         if not isinstance(reply, str):
             raise ValueError(f"{self.url} answered without a 'text' string")
+        usage = body.get("usage")
+        self.last_usage = usage if isinstance(usage, dict) else None
         yield reply
 
     async def aclose(self) -> None:

@@ -70,7 +70,24 @@ class _Measurements:
     llm_ms: list[float] = field(default_factory=list)
     tts_ms: list[float] = field(default_factory=list)
     cost_voice: float = 0.0
+    cost_llm: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
     active_llm: str | None = None
+
+    def add_usage(self, usage: Any) -> None:
+        """What the dialog machine reports it spent on the last reply: a mapping (or
+        object) with ``input_tokens``, ``output_tokens`` and ``cost_usd``, any of them."""
+        if usage is None:
+            return
+        get = usage.get if isinstance(usage, dict) else (lambda key, default=None: getattr(usage, key, default))
+        for key, attr in (("input_tokens", "tokens_in"), ("output_tokens", "tokens_out")):
+            value = get(key, 0)
+            if isinstance(value, int) and value > 0:
+                setattr(self, attr, getattr(self, attr) + value)
+        cost = get("cost_usd", 0.0)
+        if isinstance(cost, int | float) and cost > 0:
+            self.cost_llm += float(cost)
 
 
 class _Metrics:
@@ -85,8 +102,8 @@ class _Metrics:
             stt_p95_ms=_p95(m.stt_ms),
             llm_p95_ms=_p95(m.llm_ms),
             tts_p95_ms=_p95(m.tts_ms),
-            cost=Cost(voice=m.cost_voice),
-            tokens=Tokens(),
+            cost=Cost(voice=m.cost_voice, llm=round(m.cost_llm, 6)),
+            tokens=Tokens(input=m.tokens_in, output=m.tokens_out),
             active_llm=m.active_llm,
         )
 
@@ -208,6 +225,8 @@ class Session:
             case "state":
                 await self._fire("state", frame.get("state"))
             case "metric":
+                if isinstance(frame.get("cost_usd_so_far"), int | float):  # the platform's (voice) cost so far
+                    self._m.cost_voice = float(frame["cost_usd_so_far"])
                 await self._fire("metric", frame)
             case "turn.metrics":
                 for key, target in (("asr_ms", self._m.stt_ms), ("tts_ttfb_ms", self._m.tts_ms)):
@@ -245,6 +264,7 @@ class Session:
             log.exception("dialog machine failed on %r", text)
             await self._fire("error", "agent_error", str(exc), "error", "internal")
         self._m.llm_ms.append(1000 * (first if first is not None else time.monotonic() - started))
+        self._m.add_usage(getattr(self.dialog_machine, "last_usage", None))
         self._m.active_llm = getattr(self.dialog_machine, "model", None) or type(self.dialog_machine).__name__
         await self._send({"event": "agent.text.end"})
         await self._fire("agent_turn", "".join(chunks))

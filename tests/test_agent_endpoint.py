@@ -13,6 +13,7 @@ from websockets.asyncio.client import connect
 
 from tests.conftest import eventually, free_port, start_stack, stop_stack
 from tests.test_conversation import Client
+from unpod import HTTPAdapter
 
 RECEIVED: list[dict] = []
 
@@ -30,6 +31,8 @@ async def turn(request: Request) -> object:
         await asyncio.sleep(2)
     if text == "garbage":
         return {"reply": "wrong shape"}
+    if text == "metered":
+        return {"text": "counted", "usage": {"input_tokens": 3, "output_tokens": 1, "cost_usd": 0.0005}}
     return {"text": f"Sure: {text} (turn {body['context']['turn_number']})"}
 
 
@@ -102,3 +105,19 @@ async def test_unreachable_endpoint_is_a_fallback_too(stack):
         await client.say("hello?")
         assert (await client.next("error"))["code"] == "endpoint_unreachable"
         assert (await client.next("agent.reply"))["fallback"] is True
+
+
+async def test_the_runner_sdks_http_adapter_streams_the_reply_and_its_usage(endpoint):
+    """``HTTPAdapter`` speaks the agent-endpoint contract from inside a runner."""
+    adapter = HTTPAdapter(endpoint)
+    adapter.context = {"call_id": "call_1", "turn_number": 4}
+    try:
+        assert [chunk async for chunk in adapter.stream("hello")] == ["Sure: hello (turn 4)"]
+        assert adapter.last_usage is None and RECEIVED[-1]["context"]["call_id"] == "call_1"
+        assert [chunk async for chunk in adapter.stream("metered")] == ["counted"]
+        assert adapter.last_usage == {"input_tokens": 3, "output_tokens": 1, "cost_usd": 0.0005}
+        with pytest.raises(ValueError, match="without a 'text' string"):
+            [chunk async for chunk in adapter.stream("garbage")]
+        assert adapter.last_usage is None  # a failed turn reports nothing spent
+    finally:
+        await adapter.aclose()

@@ -27,6 +27,10 @@ async def test_calls_transcript_events_and_hangup(stack):
                 return call if call["turns"] == 1 else None
 
             live = await eventually(turn_projected)
+            metrics = live.pop("metrics")
+            assert metrics["turns"] == 1 and metrics["duration_s"] > 0
+            assert 0 < metrics["llm_p95_ms"] <= metrics["reply_p95_ms"]
+            assert metrics["stt_p95_ms"] == metrics["tts_p95_ms"] == 0  # a text call
             assert live["status"] == "connected" and live["worker_id"] == runner.worker_id and live["turns"] == 1
             runners = (await http.get("/v1/runners")).json()
             (mine,) = runners["data"]

@@ -67,14 +67,17 @@ async def test_seed_runner_samples_run_as_written(stack, sample, agent_id, greet
 
 class Echo:
     model = "echo-1"
+    last_usage: dict | None = None
 
     async def stream(self, text: str):
-        for word in f"You said {text}".split(" "):
+        words = f"You said {text}".split(" ")
+        for word in words:
             yield word + " "
+        self.last_usage = {"input_tokens": len(text.split()), "output_tokens": len(words), "cost_usd": 0.001}
 
 
 async def test_a_conversation_with_hooks_metrics_stats_and_a_drain(stack):
-    seen: dict[str, list] = {"user": [], "agent": [], "start": [], "end": []}
+    seen: dict[str, list] = {"user": [], "agent": [], "start": [], "end": [], "timed": [], "running": []}
     ended = asyncio.Event()
     finished_metrics = []
 
@@ -84,6 +87,8 @@ async def test_a_conversation_with_hooks_metrics_stats_and_a_drain(stack):
         ctx.session.on("user_turn", lambda text: seen["user"].append(text))
         ctx.session.on("agent_turn", lambda text: seen["agent"].append(text))
         ctx.session.on("call_start", lambda: seen["start"].append(ctx.call_id))
+        ctx.session.on("turn_metrics", lambda frame: seen["timed"].append(frame["turn_id"]))
+        ctx.session.on("metric", lambda frame: seen["running"].append(frame["turns"]))
 
         @ctx.session.on("call_end")
         async def _end(outcome):
@@ -133,6 +138,9 @@ async def test_a_conversation_with_hooks_metrics_stats_and_a_drain(stack):
     assert seen["end"] == ["hangup"] and len(seen["start"]) == 1
     m = finished_metrics[0]
     assert m.turns == 2 and m.duration_s > 0 and m.active_llm == "echo-1" and m.llm_p95_ms >= 0
+    assert seen["timed"] == [1, 2] and seen["running"] == [1, 2]  # the node's turn.metrics and metric frames
+    assert (m.tokens.input, m.tokens.output, m.cost.llm) == (4, 8, 0.002)
+    assert (m.stt_p95_ms, m.tts_p95_ms, m.cost.voice) == (0, 0, 0.0)  # a text call: no speech, offline prices
     s = runner.stats()
     assert (s.in_flight, s.capacity, s.completed_last_hour, s.failed_last_hour) == (0, 3, 1, 0)
     assert s.mean_call_duration_s > 0

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -10,6 +11,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from actors.errors import NotFound
 from api.deps import NodeDep, PrincipalDep, ReadsDep
 from api.errors import READ, READ_ONE, responses
+from bus_contracts.calls import TurnTimings
 
 CallStatus = Literal["waiting", "queued", "offered", "accepted", "connected", "ended"]
 
@@ -30,6 +32,24 @@ class Call(msgspec.Struct, kw_only=True):
     connected_at: str | None
     ended_at: str | None
     end_reason: str | None
+
+
+class CallMetrics(msgspec.Struct, kw_only=True):
+    """Measured on the node per turn (AgentReplied timings); p95 in milliseconds, 0 when
+    the stage never ran (a text call has no speech stages)."""
+
+    turns: int
+    duration_s: float
+    #: User turn final -> the agent's first token.
+    llm_p95_ms: float
+    #: User turn final -> the agent's reply complete.
+    reply_p95_ms: float
+    stt_p95_ms: float
+    tts_p95_ms: float
+
+
+class CallDetail(Call, kw_only=True):
+    metrics: CallMetrics
 
 
 class CallList(msgspec.Struct):
@@ -89,6 +109,19 @@ def _call(row: dict[str, Any]) -> Call:
     return Call(**{f: row[f] for f in Call.__struct_fields__})
 
 
+def _p95(values: list[float]) -> float:
+    ordered = sorted(v for v in values if v > 0)
+    return round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 3) if ordered else 0.0
+
+
+def _seconds(since: str, until: str | None) -> float:
+    end = datetime.fromisoformat(until) if until else datetime.now(UTC)
+    return round(max(0.0, (end - datetime.fromisoformat(since)).total_seconds()), 3)
+
+
+_timings = msgspec.json.Decoder(TurnTimings)
+
+
 async def _own(reads, principal, call_id: str) -> dict[str, Any]:
     row = await reads.call(principal.project_id, call_id)
     if row is None:
@@ -113,9 +146,19 @@ class CallController(Controller):
         rows = await reads.calls(principal.project_id, status=status, pipe_id=pipe_id, limit=limit)
         return CallList(data=[_call(r) for r in rows])
 
-    @get("/{call_id:str}", summary="Get a call", responses=READ_ONE)
-    async def get_call(self, principal: PrincipalDep, call_id: FromPath[str], reads: ReadsDep) -> Call:
-        return _call(await _own(reads, principal, call_id))
+    @get("/{call_id:str}", summary="Get a call, with its measured turn timings", responses=READ_ONE)
+    async def get_call(self, principal: PrincipalDep, call_id: FromPath[str], reads: ReadsDep) -> CallDetail:
+        row = await _own(reads, principal, call_id)
+        timed = [_timings.decode(t) for t in await reads.reply_timings(call_id)]
+        metrics = CallMetrics(
+            turns=row["turns"],
+            duration_s=_seconds(row["connected_at"] or row["created_at"], row["ended_at"]),
+            llm_p95_ms=_p95([t.agent_ttft_ms for t in timed]),
+            reply_p95_ms=_p95([t.agent_total_ms for t in timed]),
+            stt_p95_ms=_p95([t.stt_ms for t in timed]),
+            tts_p95_ms=_p95([t.tts_ttfb_ms for t in timed]),
+        )
+        return CallDetail(**msgspec.structs.asdict(_call(row)), metrics=metrics)
 
     @get("/{call_id:str}/transcript", summary="What was said, turn by turn", responses=READ_ONE)
     async def transcript(self, principal: PrincipalDep, call_id: FromPath[str], reads: ReadsDep) -> Transcript:
