@@ -15,11 +15,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 from actors.agent_endpoint import FALLBACK, AgentEndpoint, EndpointFailure
 from actors.deciders.call import CallState
 from actors.dispatch.dispatcher import Dispatcher
+from actors.errors import Rejected
 from actors.host import ActorHost
 from actors.turn_clock import TurnClock
 from bus_contracts import calls as k
@@ -187,10 +188,13 @@ class CallSession:
         for frame in pending:
             await self._turn_to_runner(frame)
 
-    async def bridge_closed(self, code: int | None) -> None:
+    async def bridge_closed(self, code: int | None, send: Callable[[str], Awaitable[None]]) -> None:
         """The runner's bridge went away. A clean close (1000) is the agent ending the
         session; anything else (a crash: no close frame) may be followed by a redial,
-        else the runner is lost and the call moves to another one."""
+        else the runner is lost and the call moves to another one. A bridge the call
+        already let go (handed over) changes nothing."""
+        if send != self.bridge_send:
+            return
         self.bridge_send = self.bridge_close = None
         self._bridge_up.clear()
         if self.ended:
@@ -218,9 +222,13 @@ class CallSession:
             with contextlib.suppress(Exception):
                 await self.dispatcher.offers.finish(node, lost, job)
         self.worker_id = self.job_id = self.runner_node = None
+        await self._requeue_unanswered()
+        await self._place()
+
+    async def _requeue_unanswered(self) -> None:
+        """Turns the last runner never answered go to the next one as turns (the
+        history it gets holds only answered ones), so the caller still gets answers."""
         self.reply = []  # a reply cut off mid-stream is not kept
-        # Turns the lost runner never answered go to the next one as turns (the
-        # history it gets holds only answered ones), so the caller still gets answers.
         state = (await self.calls.view(self.call_id)).state
         self.clock.forget()
         self.pending = [
@@ -228,7 +236,6 @@ class CallSession:
             for line in state.history
             if line.role == "user" and line.turn > state.replied
         ] + [p for p in self.pending if p.turn_id > state.turns]
-        await self._place()
 
     async def verb(self, frame: Any) -> None:
         if self.ended:  # what a runner sends after the end (a second end_call, late deltas) changes nothing
@@ -248,19 +255,70 @@ class CallSession:
                 )
                 await self.end("completed", detail=reason)
             case f.AgentTransfer():
-                await self.calls.execute(
-                    self.call_id,
-                    k.RequestTransfer(
-                        project_id=self.project_id,
-                        transfer_type=frame.transfer_type,
-                        target=frame.target,
-                        mode=frame.mode,
-                        announcement=frame.announcement,
-                    ),
-                )
-                await self._client({"type": "transfer", "transfer_type": frame.transfer_type, "target": frame.target})
+                await self._transfer(frame)
+            case f.AgentDispatch(agent_id=agent_id, metadata=metadata):
+                await self._hand_over(agent_id, metadata, via="dispatch")
             case _:
-                pass  # verbs this node does not act on yet are accepted and ignored
+                # Conference verbs (participants, merge) are not negotiated in hello.ack.
+                log.warning("call %s: the runner sent %s, which this node does not offer", self.call_id, type(frame))
+
+    async def _transfer(self, frame: f.AgentTransfer) -> None:
+        await self.calls.execute(
+            self.call_id,
+            k.RequestTransfer(
+                project_id=self.project_id,
+                transfer_type=frame.transfer_type,
+                target=frame.target,
+                mode=frame.mode,
+                announcement=frame.announcement,
+            ),
+        )
+        if frame.transfer_type != "agent":
+            # A number or a human queue needs a phone leg to bridge, which no call has yet.
+            await self._bridge(
+                f.BridgeError(
+                    severity="warn",
+                    source="internal",
+                    code="transfer_unavailable",
+                    message=f"a transfer to a {frame.transfer_type} is not available on this call; it goes on",
+                )
+            )
+            return
+        if frame.announcement:
+            await self._say(frame.announcement)
+        await self._hand_over(frame.target, {}, via="transfer")
+
+    async def _hand_over(
+        self, agent_id: str, metadata: dict[str, Any], *, via: Literal["transfer", "dispatch"]
+    ) -> None:
+        """A cold hand-over: this runner's session ends now, and the call, with its history
+        and its unanswered turns, goes to the least-loaded runner of ``agent_id``'s pool."""
+        if self.worker_id is None or self.endpoint is not None:
+            return
+        try:
+            await self.calls.execute(
+                self.call_id,
+                k.HandOver(
+                    project_id=self.project_id, worker_id=self.worker_id, agent_id=agent_id, via=via, metadata=metadata
+                ),
+            )
+        except Rejected as exc:
+            await self._bridge(
+                f.BridgeError(severity="warn", source="internal", code="handover_refused", message=str(exc))
+            )
+            return
+        worker, job, node, close = self.worker_id, self.job_id, self.runner_node, self.bridge_close
+        self.worker_id = self.job_id = self.runner_node = None
+        self.bridge_send = self.bridge_close = None  # its close is not the call's end
+        self._bridge_up.clear()
+        if close is not None:
+            await close(1000, "transferred")
+        if worker and job and node:
+            with contextlib.suppress(Exception):
+                await self.dispatcher.offers.finish(node, worker, job)
+        await self._client({"type": "transfer", "transfer_type": "agent", "target": agent_id})
+        await self._requeue_unanswered()
+        self._dispatch = asyncio.create_task(self._place(), name=f"dispatch:{self.call_id}")
 
     async def _reply_ended(self) -> None:
         text, self.reply = "".join(self.reply), []

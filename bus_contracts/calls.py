@@ -140,6 +140,18 @@ class TransferRequested(Event, frozen=True, kw_only=True):
     announcement: str | None = None
 
 
+@event("call.handed_over", aggregate="call")
+class HandedOver(Event, frozen=True, kw_only=True):
+    """The agent serving the call handed it to another agent's pool (a cold transfer
+    or ``agent.dispatch``): its runner is released and the call waits for the new pool."""
+
+    from_worker_id: str
+    agent_id: str
+    via: Literal["transfer", "dispatch"]
+    #: What the handing agent passed on; the next runner finds it in ``data["handoff"]``.
+    metadata: dict[str, Any] = {}
+
+
 @event("call.end_requested", aggregate="call")
 class EndRequested(Event, frozen=True, kw_only=True):
     reason: str
@@ -198,6 +210,13 @@ class ConnectBridge(Command, frozen=True, kw_only=True):
 class LoseRunner(Command, frozen=True, kw_only=True):
     worker_id: str
     reason: str
+
+
+class HandOver(Command, frozen=True, kw_only=True):
+    worker_id: str
+    agent_id: str
+    via: Literal["transfer", "dispatch"]
+    metadata: dict[str, Any] = {}
 
 
 class RecordAgentSaid(Command, frozen=True, kw_only=True):

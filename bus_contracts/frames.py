@@ -251,6 +251,8 @@ _TAG_ONLY = msgspec.json.Decoder(_Tagged)
 _CONTROL = msgspec.json.Decoder(RunnerControlFrame)
 _VERBS = msgspec.json.Decoder(RunnerVerb)
 _CONTROL_TAGS = {"register", "heartbeat", "job.ack"}
+#: Conference control needs more than one call leg, which no call has yet.
+NOT_OFFERED = frozenset({"agent.add_participant", "agent.remove_participant", "agent.merge"})
 _VERB_TAGS = {"hello", *RUNNER_VERBS}
 _encoder = msgspec.json.Encoder()
 

@@ -77,6 +77,11 @@ async def call_runner_lost(db, rec):
     await _status(db, rec, "waiting", worker_id=None)
 
 
+@on(k.HandedOver)
+async def handed_over(db, rec):
+    await _status(db, rec, "waiting", worker_id=None, agent_id=rec.event.agent_id)
+
+
 @on(k.AgentSaid)
 async def agent_said(db, rec):
     await _line(db, rec, "agent", 0, rec.event.text)

@@ -176,6 +176,9 @@ class Session:
                           **({"announcement": announcement} if announcement else {})})  # fmt: skip
 
     async def transfer_to_agent(self, agent_id: str, *, announcement: str | None = None) -> None:
+        """Cold transfer: the platform speaks ``announcement``, ends this session and puts
+        the call, with its history, on a runner of ``agent_id``."""
+        self._ending = self._ending or "transferred"
         await self._send({"event": "agent.transfer", "transfer_type": "agent", "target": agent_id, "mode": "cold",
                           **({"announcement": announcement} if announcement else {})})  # fmt: skip
 

@@ -77,6 +77,31 @@ def test_lost_runner_sends_the_call_back_to_waiting_with_its_history():
     given(call.DECIDER, *LIVE).when(k.LoseRunner(project_id=P, worker_id="bot#9", reason="x")).then_nothing()
 
 
+def test_the_serving_runner_hands_the_call_to_another_agent():
+    hand = k.HandOver(project_id=P, worker_id="bot#1", agent_id="billing", via="transfer", metadata={"ticket": 7})
+    handed = k.HandedOver(from_worker_id="bot#1", agent_id="billing", via="transfer", metadata={"ticket": 7})
+    s = given(call.DECIDER, *LIVE, k.UserSpoke(turn=1, text="my bill"))
+    s.when(hand).then(handed)
+    after = given(call.DECIDER, *LIVE, k.UserSpoke(turn=1, text="my bill"), handed)
+    assert (after.state.phase, after.state.worker_id, after.state.agent_id) == ("waiting", None, "billing")
+    assert after.state.history == s.state.history  # the conversation goes along
+    assert call.call_data(after.state)["handoff"] == {"ticket": 7, "from_agent_id": "bot", "via": "transfer"}
+    after.when(hand).then_nothing()  # a repeated hand-over is recognised
+    after.when(k.AssignRunner(project_id=P, worker_id="billing#1", assign_id="as_2", deadline_ms=2000)).then(
+        k.RunnerAssigned(worker_id="billing#1", assign_id="as_2", attempt=2, deadline_ms=2000)
+    )
+
+
+def test_only_the_serving_runner_of_a_runner_call_can_hand_it_over():
+    hand = k.HandOver(project_id=P, worker_id="bot#9", agent_id="billing", via="dispatch")
+    given(call.DECIDER, *LIVE).when(hand).then_refused(Conflict)
+    given(call.DECIDER, REQUESTED).when(hand).then_refused(Conflict)  # nobody serves it yet
+    by_endpoint = k.CallRequested(project_id=P, **{**REQ, "agent_id": None, "agent_endpoint": "http://x/turn"})
+    given(call.DECIDER, by_endpoint).when(hand).then_refused(Invalid)
+    empty = k.HandOver(project_id=P, worker_id="bot#1", agent_id="", via="dispatch")
+    given(call.DECIDER, *LIVE).when(empty).then_refused(Invalid)
+
+
 def test_turns_are_numbered_and_retries_recognised():
     s = given(call.DECIDER, *LIVE)
     s.when(k.RecordUserTurn(project_id=P, turn=1, text="hi")).then(k.UserSpoke(turn=1, text="hi"))

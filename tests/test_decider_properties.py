@@ -133,6 +133,13 @@ call_commands = st.one_of(
     st.builds(
         k.RequestTransfer, project_id=projects, transfer_type=st.just("human"), target=st.sampled_from(["q1", "q2"])
     ),
+    st.builds(
+        k.HandOver,
+        project_id=projects,
+        worker_id=workers,
+        agent_id=st.sampled_from(["billing-agent", ""]),
+        via=st.sampled_from(["transfer", "dispatch"]),
+    ),
     st.builds(k.RequestEnd, project_id=projects, reason=st.just("bye"), by=st.just("agent")),
     st.builds(k.EndCall, project_id=projects, reason=st.sampled_from(["completed", "hangup"])),
 )

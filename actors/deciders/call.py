@@ -9,7 +9,7 @@ conversation so far stays, so the next runner can pick it up.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -45,6 +45,10 @@ class CallState(msgspec.Struct, frozen=True, kw_only=True):
     utterances: int = 0
     history: tuple[Line, ...] = ()
     transfer: k.TransferRequested | None = None
+    #: The pool serving the call now: the requested one until an agent hands it over.
+    agent_id: str | None = None
+    #: The hand-overs so far, oldest first.
+    handoffs: tuple[k.HandedOver, ...] = ()
     end_requested: bool = False
     ended: k.CallEnded | None = None
 
@@ -61,7 +65,7 @@ def evolve(state: CallState, event: Event) -> CallState:
     replace = msgspec.structs.replace
     match event:
         case k.CallRequested():
-            return CallState(phase="waiting", request=event)
+            return CallState(phase="waiting", request=event, agent_id=event.agent_id)
         case k.CallQueued():
             return replace(state, queued=True)
         case k.RunnerAssigned():
@@ -95,11 +99,33 @@ def evolve(state: CallState, event: Event) -> CallState:
             return replace(state, replied=event.turn, history=(*state.history, line))
         case k.TransferRequested():
             return replace(state, transfer=event)
+        case k.HandedOver():
+            return replace(
+                state,
+                phase="waiting",
+                worker_id=None,
+                assign_id=None,
+                declined=(),
+                queued=False,
+                agent_id=event.agent_id,
+                handoffs=(*state.handoffs, event),
+            )
         case k.EndRequested():
             return replace(state, end_requested=True)
         case k.CallEnded():
             return replace(state, phase="ended", ended=event, queued=False)
     return state
+
+
+def call_data(state: CallState) -> dict[str, Any]:
+    """The call's ``data`` as its runner sees it: after a hand-over, with what the
+    handing agent passed on under ``handoff`` (plus whom it came from, and how)."""
+    data = dict(state.request.data) if state.request is not None else {}
+    if state.handoffs:
+        last = state.handoffs[-1]
+        before = state.handoffs[-2].agent_id if len(state.handoffs) > 1 else state.request.agent_id
+        data["handoff"] = {**last.metadata, "from_agent_id": before, "via": last.via}
+    return data
 
 
 def _live(state: CallState, project_id: str) -> CallState:
@@ -169,6 +195,24 @@ def decide(command: Command, state: CallState) -> Sequence[Event]:
             if state.phase in ("offered", "accepted", "connected") and state.worker_id == command.worker_id:
                 return [k.CallRunnerLost(worker_id=command.worker_id, reason=command.reason)]
             return []
+        case k.HandOver():
+            _not_ended(state, command.project_id)
+            if state.agent_id is None:
+                raise Invalid("this call is answered by an HTTP endpoint; there is no agent to hand it from")
+            if not command.agent_id:
+                raise Invalid("hand the call to which agent_id?")
+            if state.worker_id != command.worker_id or state.phase not in ("accepted", "connected"):
+                if state.handoffs and state.handoffs[-1].from_worker_id == command.worker_id:
+                    return []  # already handed over
+                raise Conflict("only the runner serving the call can hand it over")
+            return [
+                k.HandedOver(
+                    from_worker_id=command.worker_id,
+                    agent_id=command.agent_id,
+                    via=command.via,
+                    metadata=command.metadata,
+                )
+            ]
         case k.RecordAgentSaid():
             _not_ended(state, command.project_id)
             if command.utterance <= state.utterances:

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from actors.deciders.call import CallState
+from actors.deciders.call import CallState, call_data
 from actors.dispatch.load_board import LoadBoard, RunnerLoad
 from actors.dispatch.registry import OfferResult
 from actors.host import ActorHost
@@ -94,9 +94,9 @@ class Dispatcher:
         # The node hosting a call is the one that writes it: its actor's view is current.
         state = (await self.calls.view(call_id)).state
         request = state.request
-        if request is None or request.agent_id is None:
+        if request is None or state.agent_id is None:
             raise ValueError(f"call {call_id} has no runner pool to dispatch to")
-        project_id, agent_id = request.project_id, request.agent_id
+        project_id, agent_id = request.project_id, state.agent_id
         pool = (project_id, agent_id)
         declined: set[str] = set(state.declined)
         attempts = 0
@@ -146,13 +146,13 @@ class Dispatcher:
         assign = f.JobAssign(
             job_id=job_id,
             call_id=call_id,
-            agent_id=request.agent_id or "",
+            agent_id=state.agent_id or "",
             bridge_url=self.bridge_url(call_id),
             call_token=self.call_token(call_id, runner.worker_id),
             assign_id=assign_id,
             deadline_ms=self.deadline_ms,
             metadata={
-                "data": request.data,
+                "data": call_data(state),
                 "user_number": request.user_number or "",
                 "direction": request.direction,
                 "instructions": request.instructions or "",

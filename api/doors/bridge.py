@@ -13,6 +13,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
+from actors.deciders.call import call_data
 from api.deps import NodeDep
 from bus_contracts import calls as k
 from bus_contracts import frames as f
@@ -46,7 +47,11 @@ async def bridge_socket(socket: WebSocket, call_id: FromPath[str], node: NodeDep
         return
     request = session.request
     events = [e for e in f.SERVER_EVENTS if not hello.supported_events or e in hello.supported_events]
-    verbs = [v for v in f.RUNNER_VERBS if not hello.supported_verbs or v in hello.supported_verbs]
+    verbs = [
+        v
+        for v in f.RUNNER_VERBS
+        if v not in f.NOT_OFFERED and (not hello.supported_verbs or v in hello.supported_verbs)
+    ]
     job_id = session.job_id or ""
     await socket.send_text(
         f.encode(
@@ -76,16 +81,16 @@ async def bridge_socket(socket: WebSocket, call_id: FromPath[str], node: NodeDep
                 room_id=call_id,
                 metadata={
                     "call_id": call_id,
-                    "data": request.data,
+                    "data": call_data(state),
                     "user_number": request.user_number or "",
                     "direction": request.direction,
                     "instructions": request.instructions or "",
-                    "agent_id": request.agent_id or "",
+                    "agent_id": state.agent_id or "",
                     "pipe_id": request.pipe_id,
                     "history": history,
                 },
                 voice_profile_id=request.voice_profile_id or DEFAULT_PROFILE_ID,
-                agent_id=request.agent_id or "",
+                agent_id=state.agent_id or "",
             )
         )
     )
@@ -123,8 +128,10 @@ async def bridge_socket(socket: WebSocket, call_id: FromPath[str], node: NodeDep
                     )
                 )
                 continue
+            if session.bridge_send != socket.send_text:  # the call let this bridge go (handed over)
+                break
             await session.verb(frame)
     except WebSocketDisconnect as exc:
         code = exc.code
     finally:
-        await session.bridge_closed(code)
+        await session.bridge_closed(code, socket.send_text)
