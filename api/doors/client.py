@@ -2,8 +2,9 @@
 
 JSON frames, text mode (audio arrives with the speech layer). Client -> server:
 ``{"type": "user.text", "text": ...}``, ``{"type": "hangup"}``. Server -> client:
-``session.started``, ``state``, ``user.turn``, ``agent.delta``, ``agent.reply``,
-``agent.say``, ``transfer``, ``error``, ``session.ended`` (with the reason).
+``session.started``, ``state``, ``user.turn``, ``agent.delta``, ``agent.reply`` (with
+``timings``), ``agent.say``, ``transfer`` (the call moved to another agent), ``error``,
+``session.ended`` (with the reason).
 Close codes: 4003 invalid, used or expired session token; 4004 no such pipe;
 1013 this node is draining (connect again: the token was not used).
 """
