@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
@@ -57,6 +58,8 @@ class CallSession:
         self.utterance = 0
         self.reply: list[str] = []
         self.clock = TurnClock()
+        #: The last user turn with a reply on record.
+        self.replied = 0
         self.pending: list[f.UserText] = []
         self.filler: str | None = None
         self.recording_paused = False
@@ -156,12 +159,11 @@ class CallSession:
             "data": self.request.data,
         }
         await self._client({"type": "state", "state": "thinking"})
-        self.clock.sent(turn)
+        started = time.monotonic()  # endpoint turns may overlap: each keeps its own clock
         try:
             reply = await self.endpoint.turn(text, context)
         except EndpointFailure as exc:
             log.warning("agent endpoint failed on %s turn %d: %s", self.call_id, turn, exc.message)
-            self.clock.end()
             await self.calls.execute(
                 self.call_id,
                 k.RecordAgentFailure(
@@ -171,22 +173,25 @@ class CallSession:
             await self._client({"type": "error", "code": exc.code, "message": exc.message})
             await self._client({"type": "agent.reply", "turn": turn, "text": FALLBACK, "fallback": True})
             return
-        timed = self.clock.end()
+        took = round(1000 * (time.monotonic() - started), 3)  # one answer: first token = whole reply
+        timings = k.TurnTimings(agent_ttft_ms=took, agent_total_ms=took)
         await self.calls.execute(
-            self.call_id, k.RecordAgentReply(project_id=self.project_id, turn=turn, text=reply, timings=timed.timings)
+            self.call_id, k.RecordAgentReply(project_id=self.project_id, turn=turn, text=reply, timings=timings)
         )
-        await self._client({"type": "agent.reply", "turn": turn, "text": reply, "timings": _timings(timed.timings)})
+        await self._client({"type": "agent.reply", "turn": turn, "text": reply, "timings": _timings(timings)})
 
     # --- runner side (door 3) ---
 
     async def bridge_connected(
         self, send: Callable[[str], Awaitable[None]], close: Callable[[int, str], Awaitable[None]]
     ) -> None:
-        self.bridge_send, self.bridge_close = send, close
-        await self._client({"type": "state", "state": "listening"})
-        pending, self.pending = self.pending, []
-        for frame in pending:
-            await self._turn_to_runner(frame)
+        async with self._lock:  # turns waiting for this runner go first, in order
+            self.bridge_send, self.bridge_close = send, close
+            self._bridge_up.set()
+            await self._client({"type": "state", "state": "listening"})
+            pending, self.pending = self.pending, []
+            for frame in pending:
+                await self._turn_to_runner(frame)
 
     async def bridge_closed(self, code: int | None, send: Callable[[str], Awaitable[None]]) -> None:
         """The runner's bridge went away. A clean close (1000) is the agent ending the
@@ -227,13 +232,20 @@ class CallSession:
 
     async def _requeue_unanswered(self) -> None:
         """Turns the last runner never answered go to the next one as turns (the
-        history it gets holds only answered ones), so the caller still gets answers."""
+        history it gets holds only answered ones), so the caller still gets answers.
+        Only turns after the agent last spoke: an agent that answers with ``say``
+        (no reply on record) has still answered what came before."""
         self.reply = []  # a reply cut off mid-stream is not kept
-        state = (await self.calls.view(self.call_id)).state
         self.clock.forget()
+        try:
+            state = (await self.calls.view(self.call_id)).state
+        except Exception:  # the log is unreachable: the next runner gets what is pending
+            log.exception("call %s: could not read its unanswered turns", self.call_id)
+            return
+        spoke = max((i for i, line in enumerate(state.history) if line.role == "agent"), default=-1)
         self.pending = [
             f.UserText(text=line.text, is_final=True, turn_id=line.turn)
-            for line in state.history
+            for line in state.history[spoke + 1 :]
             if line.role == "user" and line.turn > state.replied
         ] + [p for p in self.pending if p.turn_id > state.turns]
 
@@ -244,7 +256,8 @@ class CallSession:
             case f.AgentTextDelta(text=text):
                 self.clock.delta()
                 self.reply.append(text)
-                await self._client({"type": "agent.delta", "turn": self.turn, "text": text})
+                turn = self.clock.current
+                await self._client({"type": "agent.delta", "turn": self.turn if turn is None else turn, "text": text})
             case f.AgentTextEnd():
                 await self._reply_ended()
             case f.AgentSay(text=text):
@@ -275,21 +288,20 @@ class CallSession:
         )
         if frame.transfer_type != "agent":
             # A number or a human queue needs a phone leg to bridge, which no call has yet.
-            await self._bridge(
-                f.BridgeError(
-                    severity="warn",
-                    source="internal",
-                    code="transfer_unavailable",
-                    message=f"a transfer to a {frame.transfer_type} is not available on this call; it goes on",
-                )
-            )
+            # The request stays on record; no ``error`` frame, because the published SDK
+            # ends its session on any, and the caller would be hung up on.
+            log.warning("call %s: a transfer to a %s needs a phone leg; the call goes on", self.call_id,
+                        frame.transfer_type)  # fmt: skip
             return
-        if frame.announcement:
-            await self._say(frame.announcement)
-        await self._hand_over(frame.target, {}, via="transfer")
+        await self._hand_over(frame.target, {}, via="transfer", announcement=frame.announcement)
 
     async def _hand_over(
-        self, agent_id: str, metadata: dict[str, Any], *, via: Literal["transfer", "dispatch"]
+        self,
+        agent_id: str,
+        metadata: dict[str, Any],
+        *,
+        via: Literal["transfer", "dispatch"],
+        announcement: str | None = None,
     ) -> None:
         """A cold hand-over: this runner's session ends now, and the call, with its history
         and its unanswered turns, goes to the least-loaded runner of ``agent_id``'s pool."""
@@ -302,10 +314,8 @@ class CallSession:
                     project_id=self.project_id, worker_id=self.worker_id, agent_id=agent_id, via=via, metadata=metadata
                 ),
             )
-        except Rejected as exc:
-            await self._bridge(
-                f.BridgeError(severity="warn", source="internal", code="handover_refused", message=str(exc))
-            )
+        except Rejected as exc:  # logged, not an error frame (see _transfer)
+            log.warning("call %s: hand-over to %r refused: %s", self.call_id, agent_id, exc)
             return
         worker, job, node, close = self.worker_id, self.job_id, self.runner_node, self.bridge_close
         self.worker_id = self.job_id = self.runner_node = None
@@ -316,26 +326,29 @@ class CallSession:
         if worker and job and node:
             with contextlib.suppress(Exception):
                 await self.dispatcher.offers.finish(node, worker, job)
+        await self._requeue_unanswered()  # before the announcement, which answers no turn
+        if announcement:
+            await self._say(announcement)
         await self._client({"type": "transfer", "transfer_type": "agent", "target": agent_id})
-        await self._requeue_unanswered()
         self._dispatch = asyncio.create_task(self._place(), name=f"dispatch:{self.call_id}")
 
     async def _reply_ended(self) -> None:
         text, self.reply = "".join(self.reply), []
-        timed = self.clock.end()
+        timed = self.clock.end(self.replied)
         turn = timed.turn if timed.turn is not None else self.turn
         if turn > 0:
             await self.calls.execute(
                 self.call_id,
                 k.RecordAgentReply(project_id=self.project_id, turn=turn, text=text, timings=timed.timings),
             )
+            self.replied = max(self.replied, turn)
         await self._client({"type": "agent.reply", "turn": turn, "text": text, "timings": _timings(timed.timings)})
         if timed.turn is not None:
             await self._send_metrics(turn, timed.timings)
 
     async def _send_metrics(self, turn: int, t: k.TurnTimings) -> None:
         """What the runner learns of each turn: its stage timings, then the call so far.
-        Speech stages are absent (None) on the text path, never a made-up zero."""
+        Stages that did not run (speech, on the text path) are sent as null."""
         await self._bridge(
             f.TurnMetrics(
                 call_id=self.call_id,

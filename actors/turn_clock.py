@@ -2,9 +2,9 @@
 
 A turn's clock starts when the agent can start on it: when its ``user.text`` goes to
 the runner, or, if the runner is still answering an earlier turn (turns are answered
-in order), when that earlier reply ends. It stops at the first ``agent.text.delta``
-(time to first token) and at ``agent.text.end`` (whole reply). Speech stages are
-zero on the text path; the speech pipeline adds its own.
+in order, one ``agent.text.end`` each), when that earlier reply ends. It stops at the
+first ``agent.text.delta`` (time to first token) and at ``agent.text.end`` (whole
+reply). The speech stages stay 0 on the text path; the speech pipeline adds its own.
 """
 
 from __future__ import annotations
@@ -29,6 +29,11 @@ class TurnClock:
         self._last_end = 0.0
         self._first: float | None = None
 
+    @property
+    def current(self) -> int | None:
+        """The turn the agent is answering now, if any."""
+        return self._waiting[0][0] if self._waiting else None
+
     def sent(self, turn: int) -> None:
         self._waiting.append((turn, time.monotonic()))
 
@@ -36,9 +41,13 @@ class TurnClock:
         if self._first is None:
             self._first = time.monotonic()
 
-    def end(self) -> TimedReply:
+    def end(self, answered: int = 0) -> TimedReply:
+        """The reply ended; ``answered`` is the last turn already replied to on record
+        (turns answered some other way, say by ``agent.say``, are not waited for)."""
         now = time.monotonic()
         first, self._first = self._first, None
+        while self._waiting and self._waiting[0][0] <= answered:
+            self._waiting.popleft()
         if not self._waiting:
             self._last_end = now
             return TimedReply(None, TurnTimings())
@@ -51,6 +60,8 @@ class TurnClock:
         )
 
     def forget(self) -> None:
-        """The runner was lost: what it was answering is asked again of the next one."""
+        """The runner is gone (lost or handed over): nothing it was answering is
+        waited for; the turns it left unanswered are sent again, and timed again."""
+        self._waiting.clear()
         self._first = None
         self._last_end = 0.0

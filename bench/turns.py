@@ -45,17 +45,22 @@ async def run_clients(*args: str, settle=None) -> dict:
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**28,  # the result is one long line
     )  # fmt: skip
     result = None
-    async with asyncio.timeout(600):
-        async for line in proc.stdout:
-            msg = json.loads(line)
-            if "open" in msg:
-                if settle is not None:
-                    await settle()
-                proc.stdin.write(b"go\n")
-                await proc.stdin.drain()
-            else:
-                result = msg
-        await proc.wait()
+    try:
+        async with asyncio.timeout(600):
+            async for line in proc.stdout:
+                msg = json.loads(line)
+                if "open" in msg:
+                    if settle is not None:
+                        await settle()
+                    proc.stdin.write(b"go\n")
+                    await proc.stdin.drain()
+                else:
+                    result = msg
+            await proc.wait()
+    finally:
+        if proc.returncode is None:  # failed or timed out: do not leave the callers behind
+            proc.kill()
+            await proc.wait()
     if proc.returncode != 0 or result is None:
         raise RuntimeError(f"client process failed with {proc.returncode}")
     return result

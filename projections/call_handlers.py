@@ -69,7 +69,13 @@ async def runner_rejected(db, rec):
 
 @on(k.BridgeConnected)
 async def bridge_connected(db, rec):
-    await _status(db, rec, "connected", connected_at=_at(rec))
+    # The first runner's bridge marks when the call was connected; later ones (after a
+    # failover or a hand-over) do not move it.
+    await db.execute(
+        "UPDATE calls SET status = 'connected', connected_at = COALESCE(connected_at, ?), updated_at = ?"
+        " WHERE call_id = ?",
+        (_at(rec), _at(rec), rec.envelope.aggregate_id),
+    )
 
 
 @on(k.CallRunnerLost)

@@ -168,17 +168,17 @@ class Session:
     async def interrupt(self) -> None:
         """Stop the current reply (and its speech)."""
         if self._reply is not None and not self._reply.done():
-            self._reply.cancel()
-        await self._send({"event": "agent.text.end"})
+            self._reply.cancel()  # the reply sends its own (one) agent.text.end as it stops
+            return
+        await self._send({"event": "agent.text.end"})  # nothing streaming: stop what is being spoken
 
     async def transfer_to_human(self, queue: str = "default", *, announcement: str | None = None) -> None:
         await self._send({"event": "agent.transfer", "transfer_type": "human", "target": queue, "mode": "cold",
                           **({"announcement": announcement} if announcement else {})})  # fmt: skip
 
     async def transfer_to_agent(self, agent_id: str, *, announcement: str | None = None) -> None:
-        """Cold transfer: the platform speaks ``announcement``, ends this session and puts
-        the call, with its history, on a runner of ``agent_id``."""
-        self._ending = self._ending or "transferred"
+        """Cold transfer: the platform speaks ``announcement``, ends this session (``run()``
+        returns ``"transferred"``) and puts the call, with its history, on a runner of ``agent_id``."""
         await self._send({"event": "agent.transfer", "transfer_type": "agent", "target": agent_id, "mode": "cold",
                           **({"announcement": announcement} if announcement else {})})  # fmt: skip
 
@@ -202,7 +202,9 @@ class Session:
                 except ValueError:
                     continue
                 await self._handle(frame)
-            self.outcome = self._ending or "hangup"
+            # The node closes a session it handed to another agent with reason "transferred".
+            transferred = getattr(self._ws, "close_reason", None) == "transferred"
+            self.outcome = "transferred" if transferred else (self._ending or "hangup")
         except Exception as exc:  # the bridge broke
             self.outcome = "failed"
             log.info("bridge of %s failed: %s", self.call_id, exc)

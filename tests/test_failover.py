@@ -107,10 +107,60 @@ async def test_a_turn_the_lost_runner_never_answered_is_answered_by_the_next(sta
         await doomed[0].got_text.wait()  # taken, never answered
         doomed[0].crash()
         first.crash()
-        assert (await client.next("agent.reply", timeout=10))["text"] == "echo: anyone there"
+        reply = await client.next("agent.reply", timeout=10)
+        assert (reply["turn"], reply["text"]) == (1, "echo: anyone there")
+        await client.say("and now")
+        reply = await client.next("agent.reply")
+        assert (reply["turn"], reply["text"]) == (2, "echo: and now")  # replies keep their own turns
         heir = heirs[0]
         assert heir.call_started["metadata"]["history"] == []  # asked as a turn, not told as history
-        assert [m["text"] for m in heir.received if m["event"] == "user.text"] == ["anyone there"]
+        assert [m["text"] for m in heir.received if m["event"] == "user.text"] == ["anyone there", "and now"]
         await ws.send(json.dumps({"type": "hangup"}))
         await client.next("session.ended")
     await second.stop()
+
+
+async def test_a_bridge_that_drops_and_redials_in_time_keeps_its_call(stack):
+    """A dropped bridge (no close frame) that the same runner dials again within the
+    grace period is the same runner back: no loss is recorded, no one else is asked."""
+    bridges: list[EchoBridge] = []
+
+    def accept(assign):
+        bridge = EchoBridge(assign)
+        bridges.append(bridge)
+        asyncio.get_running_loop().create_task(bridge.start())
+        return {"accepted": True}
+
+    only = RawRunner(stack.ws_url, stack.api_key, answer=accept)
+    await only.start()
+
+    async def on_board():
+        return len(stack.node.board.entries) == 1
+
+    await eventually(on_board)
+    async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+        pipe = await c.pipes.create(name="Echo", agent_id="bot")
+        token = await c.sessions.create_token(pipe.pipe_id)
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+        client = Client(ws)
+        call_id = (await client.next("session.started"))["call_id"]
+        await client.state("listening")
+        session = stack.node.sessions[call_id]
+        bridges[0].crash()
+
+        async def dropped():
+            return session.bridge_send is None
+
+        await eventually(dropped)
+        again = EchoBridge(bridges[0].assign)  # the same runner dials the same call again
+        await again.start()
+        await client.state("listening")
+        await client.say("still me")
+        assert (await client.next("agent.reply"))["text"] == "echo: still me"
+        await asyncio.wait_for(session._recovery, 5)  # it gave up waiting: the bridge came back
+        assert session.worker_id == only.worker_id
+        await ws.send(json.dumps({"type": "hangup"}))
+        await client.next("session.ended")
+    kinds = [r.envelope.type for r in await stack.node.store.read_subject("call", call_id)]
+    assert "call.runner_lost" not in kinds and kinds.count("call.runner_assigned") == 1
+    await only.stop()

@@ -174,7 +174,10 @@ class LocalRunners:
 
     async def finish(self, worker_id: str, job_id: str) -> None:
         link = self.links.get(worker_id)
-        if link is not None and link.slots.finish(job_id) is not None:
+        if link is None:
+            return
+        said_full = link.slots.says_full
+        if link.slots.finish(job_id) is not None or said_full:
             await self._republish(link)
 
     async def _republish(self, link: RunnerLink) -> None:
