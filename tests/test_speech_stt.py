@@ -1,0 +1,49 @@
+"""Offline STT in a real Pipecat pipeline: Silero VAD cuts the caller's speech (real
+speech, synthesised with the Piper voice) and PocketSphinx transcribes each utterance."""
+
+from __future__ import annotations
+
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.frames.frames import InputAudioRawFrame, TranscriptionFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams
+from pipecat.processors.audio.vad_processor import VADProcessor
+from pipecat.tests.utils import run_test
+
+from speech.pocketsphinx_stt import PocketsphinxSTTService
+from tests.speech_audio import chunks, silence, speech
+
+
+def words_right(heard: str, said: str) -> float:
+    said_words = said.split()
+    heard_words = set(heard.lower().split())
+    return sum(w in heard_words for w in said_words) / len(said_words)
+
+
+async def test_each_utterance_is_transcribed_offline():
+    said = ["what is the weather like in boston today", "please book a table for two at seven"]
+    pcm = silence(0.5) + speech(said[0]) + silence(1.5) + speech(said[1]) + silence(1.5)
+    frames = [InputAudioRawFrame(audio=c, sample_rate=16000, num_channels=1) for c in chunks(pcm)]
+    pipeline = Pipeline([VADProcessor(vad_analyzer=SileroVADAnalyzer()), PocketsphinxSTTService()])
+    down, _ = await run_test(
+        pipeline,
+        frames_to_send=frames,
+        pipeline_params=PipelineParams(audio_in_sample_rate=16000),
+        start_timeout=10,
+    )
+    heard = [f.text for f in down if isinstance(f, TranscriptionFrame)]
+    assert len(heard) == 2, heard
+    for h, s in zip(heard, said, strict=True):
+        assert words_right(h, s) >= 0.8, (h, s)  # STT may miss a word
+
+
+async def test_silence_and_noise_are_not_turns():
+    import numpy as np
+
+    noise = (np.random.default_rng(7).normal(0, 300, 16000 * 2)).astype(np.int16).tobytes()
+    frames = [InputAudioRawFrame(audio=c, sample_rate=16000, num_channels=1) for c in chunks(silence(1) + noise)]
+    pipeline = Pipeline([VADProcessor(vad_analyzer=SileroVADAnalyzer()), PocketsphinxSTTService()])
+    down, _ = await run_test(
+        pipeline, frames_to_send=frames, pipeline_params=PipelineParams(audio_in_sample_rate=16000), start_timeout=10
+    )
+    assert [f for f in down if isinstance(f, TranscriptionFrame)] == []

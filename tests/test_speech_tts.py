@@ -1,0 +1,28 @@
+"""Offline TTS in a real Pipecat pipeline: the shared Piper voice speaks, and what it
+says comes back through PocketSphinx as the same words."""
+
+from __future__ import annotations
+
+from pipecat.frames.frames import TTSAudioRawFrame, TTSSpeakFrame
+from pipecat.pipeline.worker import PipelineParams
+from pipecat.tests.utils import run_test
+
+from speech.piper_tts import LocalPiperTTSService
+from speech.pocketsphinx_stt import PocketsphinxSTTService
+from tests.test_speech_stt import words_right
+
+
+async def test_piper_speaks_offline_at_the_output_rate_and_is_understood():
+    text = "please book a table for two at seven"
+    down, _ = await run_test(
+        LocalPiperTTSService(),
+        frames_to_send=[TTSSpeakFrame(text)],
+        pipeline_params=PipelineParams(audio_out_sample_rate=16000),
+        start_timeout=10,
+    )
+    audio = [f for f in down if isinstance(f, TTSAudioRawFrame)]
+    assert audio and {f.sample_rate for f in audio} == {16000}
+    pcm = b"".join(f.audio for f in audio)
+    assert 1.5 < len(pcm) / 32000 < 6  # seconds of speech
+    heard = PocketsphinxSTTService()._decode(pcm + bytes(16000))
+    assert words_right(heard, text) >= 0.8, heard
