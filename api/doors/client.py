@@ -1,7 +1,10 @@
 """Door 1: clients (browsers, apps, chat channels) at ``/v1/pipes/{pipe_id}/connect?token=...``.
 
-JSON frames, text mode (audio arrives with the speech layer). Client -> server:
-``{"type": "user.text", "text": ...}``, ``{"type": "hangup"}``. Server -> client:
+JSON frames carry control and text; binary frames carry audio (see client_audio):
+after ``{"type": "audio.start", "input_sample_rate": 16000, "output_sample_rate": N}``
+(answered by ``audio.started``) the caller's 16-bit mono PCM goes up and the bot's comes
+down, and ``playback.clear`` tells the client to drop the bot audio it holds. Client ->
+server: ``{"type": "user.text", "text": ...}``, ``{"type": "hangup"}``. Server -> client:
 ``session.started``, ``state``, ``user.turn``, ``agent.delta``, ``agent.reply`` (with
 ``timings``), ``agent.say``, ``transfer`` (the call moved to another agent), ``error``,
 ``session.ended`` (with the reason).
@@ -20,6 +23,7 @@ from litestar.params import FromPath
 
 from actors.call_session import CallSession
 from api.deps import NodeDep
+from api.doors.client_audio import AudioRefused, ClientAudio
 from bus_contracts import calls as k
 from bus_contracts.ids import new_call_id
 
@@ -56,8 +60,17 @@ async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep
     )
     request = requested.state.request
 
+    async def send_json(frame: dict) -> None:
+        await socket.send_json(frame)
+
+    async def caller_spoke(text: str) -> None:
+        await session.user_text(text)
+
+    audio = ClientAudio(socket.send_bytes, send_json, caller_spoke)
+
     async def send(frame: dict) -> None:
         await socket.send_json(frame)
+        await audio.relay(frame)
 
     async def forget(session: CallSession, _reason: str) -> None:
         node.session_ended(session.call_id)
@@ -78,21 +91,37 @@ async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep
     session.start()
     try:
         while True:
-            raw = await socket.receive_text()
+            event = await socket.receive()
+            if event["type"] == "websocket.disconnect":
+                break
+            if event.get("bytes") is not None:
+                try:
+                    await audio.feed(event["bytes"])
+                except AudioRefused as exc:
+                    await send_json({"type": "error", "code": "audio_refused", "message": str(exc)})
+                continue
             try:
-                frame = json.loads(raw)
+                frame = json.loads(event.get("text") or "")
             except ValueError:
-                await send({"type": "error", "code": "malformed_frame", "message": "frames are JSON objects"})
+                await send_json({"type": "error", "code": "malformed_frame", "message": "frames are JSON objects"})
                 continue
             kind = frame.get("type") if isinstance(frame, dict) else None
             if kind == "user.text" and isinstance(frame.get("text"), str):
                 await session.user_text(frame["text"][:10_000])
+            elif kind == "audio.start":
+                try:
+                    await send_json(await audio.start(frame))
+                except AudioRefused as exc:
+                    await send_json({"type": "error", "code": "audio_refused", "message": str(exc)})
             elif kind == "hangup":
                 await session.end("hangup")
                 return
             else:
-                await send({"type": "error", "code": "unknown_frame", "message": f"unknown or invalid frame {kind!r}"})
+                await send_json(
+                    {"type": "error", "code": "unknown_frame", "message": f"unknown or invalid frame {kind!r}"}
+                )
     except WebSocketDisconnect:
         pass
     finally:
+        await audio.stop()
         await session.end("hangup")

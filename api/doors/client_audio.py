@@ -1,0 +1,81 @@
+"""Door 1's audio side: after ``{"type": "audio.start", ...}`` the socket's binary
+frames are the caller's PCM (16-bit little-endian mono) and the bot's PCM comes back
+the same way, through a speech pipeline (speech.session) built for this session.
+
+The agent's words reach the pipeline through the frames the call session sends the
+client: ``agent.delta`` is spoken as its sentences complete, ``agent.reply`` flushes
+the rest, ``agent.say`` speaks at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from speech.door_transport import SendBytes, SendJson
+
+#: The offline STT model hears 16 kHz; what the bot says can come at any of these.
+INPUT_RATES = (16000,)
+OUTPUT_RATES = (8000, 16000, 22050, 24000, 48000)
+
+
+class AudioRefused(ValueError):
+    pass
+
+
+class ClientAudio:
+    def __init__(self, send_bytes: SendBytes, send_json: SendJson, on_turn: Callable[[str], Awaitable[None]]) -> None:
+        self._send_bytes = send_bytes
+        self._send_json = send_json
+        self._on_turn = on_turn
+        self.speech = None
+
+    async def start(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """Build and start the pipeline; the ``audio.started`` frame to answer with."""
+        if self.speech is not None:
+            raise AudioRefused("audio has already started on this session")
+        in_rate = frame.get("input_sample_rate", 16000)
+        out_rate = frame.get("output_sample_rate", 16000)
+        if in_rate not in INPUT_RATES:
+            raise AudioRefused(f"input_sample_rate must be one of {list(INPUT_RATES)}")
+        if out_rate not in OUTPUT_RATES:
+            raise AudioRefused(f"output_sample_rate must be one of {list(OUTPUT_RATES)}")
+        from speech.piper_tts import LocalPiperTTSService  # Pipecat loads only for audio sessions
+        from speech.pocketsphinx_stt import PocketsphinxSTTService
+        from speech.session import SpeechSession
+
+        self.speech = SpeechSession(
+            in_rate=in_rate,
+            out_rate=out_rate,
+            send_bytes=self._send_bytes,
+            send_json=self._send_json,
+            on_turn=self._on_turn,
+            stt=PocketsphinxSTTService(),
+            tts=LocalPiperTTSService(),
+        )
+        await self.speech.start()
+        return {"type": "audio.started", "input_sample_rate": in_rate, "output_sample_rate": out_rate,
+                "encoding": "pcm_s16le", "channels": 1}  # fmt: skip
+
+    async def feed(self, pcm: bytes) -> None:
+        if self.speech is None:
+            raise AudioRefused('send {"type": "audio.start"} before audio')
+        if len(pcm) % 2:
+            raise AudioRefused("audio frames carry whole 16-bit samples")
+        await self.speech.feed(pcm)
+
+    async def relay(self, frame: dict[str, Any]) -> None:
+        """What the call session told the client, spoken where it is the agent talking."""
+        if self.speech is None:
+            return
+        match frame.get("type"):
+            case "agent.delta":
+                await self.speech.agent_text(frame["text"])
+            case "agent.reply":
+                await self.speech.agent_done()
+            case "agent.say":
+                await self.speech.say(frame["text"])
+
+    async def stop(self) -> None:
+        if self.speech is not None:
+            await self.speech.stop()

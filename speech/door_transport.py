@@ -1,0 +1,96 @@
+"""A Pipecat transport for door 1, the client WebSocket that the API owns.
+
+The door reads the socket (it also carries JSON control frames), so the input side
+does not read: the door feeds it caller PCM with :meth:`DoorInput.feed`. The output
+side writes the bot's PCM to the socket as binary frames, paced like a sound card
+(so "what was played" is known when the caller barges in), and tells the client to
+drop what it has buffered when an interruption stops the bot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from pipecat.frames.frames import InputAudioRawFrame, InterruptionFrame, OutputAudioRawFrame, StartFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessorSetup
+from pipecat.transports.base_input import BaseInputTransport
+from pipecat.transports.base_output import BaseOutputTransport
+from pipecat.transports.base_transport import BaseTransport, TransportParams
+
+SendBytes = Callable[[bytes], Awaitable[None]]
+SendJson = Callable[[dict], Awaitable[None]]
+
+
+class DoorInput(BaseInputTransport):
+    def __init__(self, params: TransportParams, **kwargs) -> None:
+        super().__init__(params, **kwargs)
+        self._rate = params.audio_in_sample_rate or 16000
+
+    async def start(self, frame: StartFrame) -> None:
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+
+    async def feed(self, pcm: bytes) -> None:
+        """Caller audio from the socket: 16-bit little-endian mono PCM at the input rate."""
+        await self.push_audio_frame(InputAudioRawFrame(audio=pcm, sample_rate=self._rate, num_channels=1))
+
+
+class DoorOutput(BaseOutputTransport):
+    def __init__(self, params: TransportParams, send_bytes: SendBytes, send_json: SendJson, **kwargs) -> None:
+        super().__init__(params, **kwargs)
+        self._send_bytes = send_bytes
+        self._send_json = send_json
+        self._interval = 0.0
+        self._next_send = 0.0
+        #: Set when the start reached the end of the pipeline: every processor is up
+        #: (models loaded), so audio fed from now on is heard.
+        self.ready = asyncio.Event()
+
+    async def setup(self, setup: FrameProcessorSetup) -> None:
+        await super().setup(setup)
+        # Real time, one chunk ahead: the client's buffer never runs dry, and an
+        # interruption leaves at most a chunk of unplayed audio to drop.
+        self._interval = self.audio_chunk_size / 2 / self.sample_rate
+
+    async def start(self, frame: StartFrame) -> None:
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+        self.ready.set()
+
+    async def process_frame(self, frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InterruptionFrame):
+            self._next_send = 0.0
+            await self._send_json({"type": "playback.clear"})  # drop what the client has buffered
+
+    async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
+        try:
+            await self._send_bytes(frame.audio)
+        except Exception:  # the client is gone; the door ends the session
+            return False
+        await self._pace()
+        return True
+
+    async def _pace(self) -> None:
+        now = time.monotonic()
+        wait = self._next_send - now
+        if wait > 0:
+            await asyncio.sleep(wait)
+            self._next_send += self._interval
+        else:
+            self._next_send = now + self._interval
+
+
+class DoorTransport(BaseTransport):
+    def __init__(self, params: TransportParams, send_bytes: SendBytes, send_json: SendJson) -> None:
+        super().__init__()
+        self._input = DoorInput(params, name="door-in")
+        self._output = DoorOutput(params, send_bytes, send_json, name="door-out")
+
+    def input(self) -> DoorInput:
+        return self._input
+
+    def output(self) -> DoorOutput:
+        return self._output

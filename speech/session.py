@@ -1,0 +1,96 @@
+"""One caller's audio session: a Pipecat pipeline on the node holding the socket.
+
+    door in -> Silero VAD -> STT -> transcript to the call -> TTS -> door out
+
+The call session (actors.call_session) stays the brain's connector: it turns each
+transcript into a turn for the runner, and the agent's streamed words come back
+here as text for TTS (:meth:`agent_text`, :meth:`agent_done`, :meth:`say`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.frames.frames import LLMFullResponseEndFrame, LLMTextFrame, TTSSpeakFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.audio.vad_processor import VADProcessor
+from pipecat.services.stt_service import STTService
+from pipecat.services.tts_service import TTSService
+from pipecat.transports.base_transport import TransportParams
+from pipecat.workers.runner import WorkerRunner
+
+from speech.call_bridge import TranscriptToCall
+from speech.door_transport import DoorTransport, SendBytes, SendJson
+
+START_TIMEOUT_S = 15.0
+
+
+class SpeechSession:
+    def __init__(
+        self,
+        *,
+        in_rate: int,
+        out_rate: int,
+        send_bytes: SendBytes,
+        send_json: SendJson,
+        on_turn: Callable[[str], Awaitable[None]],
+        stt: STTService,
+        tts: TTSService,
+    ) -> None:
+        params = TransportParams(
+            audio_in_enabled=True,
+            audio_in_sample_rate=in_rate,
+            audio_out_enabled=True,
+            audio_out_sample_rate=out_rate,
+        )
+        self.transport = DoorTransport(params, send_bytes, send_json)
+        pipeline = Pipeline(
+            [
+                self.transport.input(),
+                VADProcessor(vad_analyzer=SileroVADAnalyzer()),
+                stt,
+                TranscriptToCall(on_turn),
+                tts,
+                self.transport.output(),
+            ]
+        )
+        self.worker = PipelineWorker(
+            pipeline,
+            params=PipelineParams(audio_in_sample_rate=in_rate, audio_out_sample_rate=out_rate),
+            idle_timeout_secs=None,  # the call decides when a session ends
+            enable_rtvi=False,
+        )
+        self._runner = WorkerRunner(handle_sigint=False)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._runner.add_workers(self.worker)
+        self._task = asyncio.create_task(self._runner.run(), name="speech-session")
+        async with asyncio.timeout(START_TIMEOUT_S):
+            await self.transport.output().ready.wait()
+
+    async def feed(self, pcm: bytes) -> None:
+        await self.transport.input().feed(pcm)
+
+    async def agent_text(self, text: str) -> None:
+        """A streamed chunk of the agent's reply: spoken sentence by sentence as it completes."""
+        await self.worker.queue_frame(LLMTextFrame(text))
+
+    async def agent_done(self) -> None:
+        """The reply is complete: speak what is left of it."""
+        await self.worker.queue_frame(LLMFullResponseEndFrame())
+
+    async def say(self, text: str) -> None:
+        await self.worker.queue_frame(TTSSpeakFrame(text))
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        await self.worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            async with asyncio.timeout(5):
+                await self._task

@@ -1,0 +1,92 @@
+"""Door 1 with audio, end to end: real speech (Piper-voiced) goes in over the socket,
+Silero VAD and PocketSphinx turn it into the caller's turn, our AgentRunner answers
+in text, and Piper's reply audio comes back as binary frames."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from speech.pocketsphinx_stt import PocketsphinxSTTService
+from tests.speech_audio import chunks, silence, speech
+from tests.test_runner_sdk import on_board, open_call
+from tests.test_speech_stt import words_right
+from unpod import AgentRunner, CallContext
+
+
+class Echo:
+    async def stream(self, text: str):
+        yield "You said "
+        yield f"{text}."
+
+
+async def test_a_spoken_turn_reaches_the_runner_and_the_reply_comes_back_as_audio(stack):
+    heard_by_runner: list[str] = []
+
+    async def agent(ctx: CallContext) -> None:
+        ctx.session.dialog_machine = Echo()
+        ctx.session.on("user_turn", heard_by_runner.append)
+        await ctx.session.run()
+
+    runner = AgentRunner(agent, agent_id="voice-echo", max_sessions=2, api_key=stack.api_key, base_url=stack.url)
+    task = asyncio.create_task(runner.run())
+    await on_board(stack, "voice-echo")
+    ws, client = await open_call(stack, "voice-echo")
+    await client.state("listening")
+    await ws.send(json.dumps({"type": "audio.start", "input_sample_rate": 16000, "output_sample_rate": 16000}))
+    started = await client.next("audio.started", timeout=30)
+    assert (started["input_sample_rate"], started["output_sample_rate"]) == (16000, 16000)
+
+    said = "what is the weather like in boston today"
+    for chunk in chunks(silence(0.3) + speech(said) + silence(1.2)):
+        await ws.send(chunk)
+    frames: list[dict] = []
+    audio = bytearray()
+    async with asyncio.timeout(30):
+        while not any(f.get("type") == "agent.reply" for f in frames) or len(audio) < 16000 * 2:
+            message = await ws.recv()
+            if isinstance(message, bytes):
+                audio.extend(message)
+            else:
+                frames.append(json.loads(message))
+        # The rest of the reply's audio: it is paced in real time.
+        while True:
+            try:
+                message = await asyncio.wait_for(ws.recv(), 1.0)
+            except TimeoutError:
+                break
+            if isinstance(message, bytes):
+                audio.extend(message)
+
+    (turn,) = [f for f in frames if f["type"] == "user.turn"]
+    assert words_right(turn["text"], said) >= 0.8, turn
+    assert heard_by_runner == [turn["text"]]  # the runner got the words, as text
+    (reply,) = [f for f in frames if f["type"] == "agent.reply"]
+    assert reply["text"] == f"You said {turn['text']}."
+    seconds = len(audio) / 2 / 16000
+    assert 1.0 < seconds < 8.0, seconds
+    heard_back = PocketsphinxSTTService()._decode(bytes(audio) + bytes(16000))
+    assert words_right(heard_back, "you said what is the weather like in boston today") >= 0.6, heard_back
+
+    await ws.send(json.dumps({"type": "hangup"}))
+    await client.next("session.ended")
+    await ws.close()
+    await runner.shutdown()
+    await task
+
+
+async def test_audio_before_start_and_bad_rates_get_clear_errors(stack):
+    runner = AgentRunner(lambda ctx: ctx.session.run(), agent_id="quiet", api_key=stack.api_key, base_url=stack.url)
+    task = asyncio.create_task(runner.run())
+    await on_board(stack, "quiet")
+    ws, client = await open_call(stack, "quiet")
+    await ws.send(b"\x00\x00" * 160)
+    assert (await client.next("error"))["code"] == "audio_refused"
+    await ws.send(json.dumps({"type": "audio.start", "input_sample_rate": 44100}))
+    error = await client.next("error")
+    assert error["code"] == "audio_refused" and "input_sample_rate" in error["message"]
+    await ws.send(json.dumps({"type": "user.text", "text": "still here"}))
+    assert (await client.next("user.turn"))["text"] == "still here"  # the session goes on
+    await ws.close()
+    await runner.shutdown()
+    await task
