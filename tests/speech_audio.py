@@ -20,8 +20,11 @@ def _voice():
 
 @functools.cache
 def speech(text: str, rate: int = 16000) -> bytes:
-    """``text`` spoken by Piper, resampled to ``rate``."""
-    chunks = list(_voice().synthesize(text))
+    """``text`` spoken by Piper, resampled to ``rate``; without Piper's sampling noise,
+    so a test hears the same audio every run."""
+    from piper import SynthesisConfig
+
+    chunks = list(_voice().synthesize(text, syn_config=SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)))
     audio = np.concatenate([np.frombuffer(c.audio_int16_bytes, dtype=np.int16) for c in chunks])
     source = chunks[0].sample_rate
     if source != rate:  # linear interpolation is plenty for speech going into STT
