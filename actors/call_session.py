@@ -58,6 +58,8 @@ class CallSession:
         self.utterance = 0
         self.reply: list[str] = []
         self.clock = TurnClock()
+        #: Set by a barge-in on a reply still streaming: what the caller heard of it.
+        self._heard_prefix: str | None = None
         #: The last user turn with a reply on record.
         self.replied = 0
         self.pending: list[f.UserText] = []
@@ -147,6 +149,25 @@ class CallSession:
             return
         self.clock.sent(frame.turn_id)
         await self._bridge(frame)
+
+    async def barge_in(self, heard_prefix: str) -> None:
+        """The caller talked over the agent (the speech layer has stopped the audio):
+        the runner stops its reply; the reply goes on record as interrupted, with
+        what the caller heard of it."""
+        if self.ended:
+            return
+        turn = self.clock.current
+        if turn is not None:  # the reply is still streaming: its end records the cut
+            self._heard_prefix = heard_prefix
+        elif self.replied > 0:  # its text had ended, its audio had not
+            with contextlib.suppress(Rejected):
+                await self.calls.execute(
+                    self.call_id,
+                    k.RecordInterruption(project_id=self.project_id, turn=self.replied, heard_prefix=heard_prefix),
+                )
+        frame = f.UserInterrupted(turn_id=turn if turn is not None else self.turn, heard_prefix=heard_prefix)
+        await self._bridge(frame)
+        await self._client({"type": "user.interrupted", "turn": frame.turn_id, "heard_prefix": heard_prefix})
 
     async def _ask_endpoint(self, turn: int, text: str) -> None:
         assert self.endpoint is not None
@@ -336,10 +357,18 @@ class CallSession:
         text, self.reply = "".join(self.reply), []
         timed = self.clock.end(self.replied)
         turn = timed.turn if timed.turn is not None else self.turn
+        heard, self._heard_prefix = self._heard_prefix, None
         if turn > 0:
             await self.calls.execute(
                 self.call_id,
-                k.RecordAgentReply(project_id=self.project_id, turn=turn, text=text, timings=timed.timings),
+                k.RecordAgentReply(
+                    project_id=self.project_id,
+                    turn=turn,
+                    text=text,
+                    interrupted=heard is not None,
+                    heard_prefix=heard,
+                    timings=timed.timings,
+                ),
             )
             self.replied = max(self.replied, turn)
         await self._client({"type": "agent.reply", "turn": turn, "text": text, "timings": _timings(timed.timings)})

@@ -121,6 +121,15 @@ class AgentReplied(Event, frozen=True, kw_only=True):
     timings: TurnTimings = TurnTimings()
 
 
+@event("call.reply_interrupted", aggregate="call")
+class ReplyInterrupted(Event, frozen=True, kw_only=True):
+    """The caller talked over a reply whose text had already ended but whose audio was
+    still playing: the reply stands in the history as what the caller heard of it."""
+
+    turn: int
+    heard_prefix: str
+
+
 @event("call.agent_error", aggregate="call")
 class AgentFailed(Event, frozen=True, kw_only=True):
     """The agent could not answer a turn (an HTTP endpoint timed out, failed or
@@ -237,6 +246,11 @@ class RecordAgentReply(Command, frozen=True, kw_only=True):
     interrupted: bool = False
     heard_prefix: str | None = None
     timings: TurnTimings = TurnTimings()
+
+
+class RecordInterruption(Command, frozen=True, kw_only=True):
+    turn: int
+    heard_prefix: str
 
 
 class RecordAgentFailure(Command, frozen=True, kw_only=True):

@@ -106,6 +106,14 @@ async def agent_replied(db, rec):
     await _line(db, rec, "agent", e.turn, heard, e.interrupted, e.timings)
 
 
+@on(k.ReplyInterrupted)
+async def reply_interrupted(db, rec):
+    await db.execute(
+        "UPDATE call_lines SET text = ?, interrupted = 1 WHERE call_id = ? AND role = 'agent' AND turn = ?",
+        (rec.event.heard_prefix, rec.envelope.aggregate_id, rec.event.turn),
+    )
+
+
 @on(k.AgentFailed)
 async def agent_failed(db, rec):
     await _line(db, rec, "agent", rec.event.turn, rec.event.fallback)

@@ -1,6 +1,7 @@
 """One caller's audio session: a Pipecat pipeline on the node holding the socket.
 
-    door in -> Silero VAD -> STT -> transcript to the call -> TTS -> door out
+    door in -> Silero VAD -> barge-in -> STT -> transcript to the call -> TTS -> door out
+    -> what was played
 
 The call session (actors.call_session) stays the brain's connector: it turns each
 transcript into a turn for the runner, and the agent's streamed words come back
@@ -23,8 +24,10 @@ from pipecat.services.tts_service import TTSService
 from pipecat.transports.base_transport import TransportParams
 from pipecat.workers.runner import WorkerRunner
 
+from speech.barge_in import DEFAULT_MIN_SPEECH_S, BargeIn
 from speech.call_bridge import TranscriptToCall
 from speech.door_transport import DoorTransport, SendBytes, SendJson
+from speech.played_text import PlayedText
 
 START_TIMEOUT_S = 15.0
 
@@ -38,8 +41,11 @@ class SpeechSession:
         send_bytes: SendBytes,
         send_json: SendJson,
         on_turn: Callable[[str], Awaitable[None]],
+        on_barge_in: Callable[[], Awaitable[None]],
+        on_played: Callable[[str], None],
         stt: STTService,
         tts: TTSService,
+        min_speech_s: float = DEFAULT_MIN_SPEECH_S,
     ) -> None:
         params = TransportParams(
             audio_in_enabled=True,
@@ -52,10 +58,12 @@ class SpeechSession:
             [
                 self.transport.input(),
                 VADProcessor(vad_analyzer=SileroVADAnalyzer()),
+                BargeIn(on_barge_in, min_speech_s=min_speech_s),
                 stt,
                 TranscriptToCall(on_turn),
                 tts,
                 self.transport.output(),
+                PlayedText(on_played),
             ]
         )
         self.worker = PipelineWorker(

@@ -102,6 +102,19 @@ def test_only_the_serving_runner_of_a_runner_call_can_hand_it_over():
     given(call.DECIDER, *LIVE).when(empty).then_refused(Invalid)
 
 
+def test_a_reply_cut_off_while_playing_keeps_what_was_heard():
+    replied = (*LIVE, k.UserSpoke(turn=1, text="story"), k.AgentReplied(turn=1, text="Okay. Once upon a time."))
+    cut = k.RecordInterruption(project_id=P, turn=1, heard_prefix="Okay.")
+    given(call.DECIDER, *replied).when(cut).then(k.ReplyInterrupted(turn=1, heard_prefix="Okay."))
+    after = given(call.DECIDER, *replied, k.ReplyInterrupted(turn=1, heard_prefix="Okay."))
+    assert after.state.history[-1] == call.Line("agent", "Okay.", 1, True)
+    after.when(cut).then_nothing()  # already cut
+    bad = k.RecordInterruption(project_id=P, turn=1, heard_prefix="Twice upon")
+    given(call.DECIDER, *replied).when(bad).then_refused(Invalid)  # not what the reply began with
+    early = k.RecordInterruption(project_id=P, turn=2, heard_prefix="")
+    given(call.DECIDER, *replied).when(early).then_refused(Invalid)  # no reply to turn 2 yet
+
+
 def test_turns_are_numbered_and_retries_recognised():
     s = given(call.DECIDER, *LIVE)
     s.when(k.RecordUserTurn(project_id=P, turn=1, text="hi")).then(k.UserSpoke(turn=1, text="hi"))

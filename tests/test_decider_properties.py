@@ -140,6 +140,7 @@ call_commands = st.one_of(
         agent_id=st.sampled_from(["billing-agent", ""]),
         via=st.sampled_from(["transfer", "dispatch"]),
     ),
+    st.builds(k.RecordInterruption, project_id=projects, turn=small, heard_prefix=st.sampled_from(["", "Okay", "x"])),
     st.builds(k.RequestEnd, project_id=projects, reason=st.just("bye"), by=st.just("agent")),
     st.builds(k.EndCall, project_id=projects, reason=st.sampled_from(["completed", "hangup"])),
 )

@@ -8,6 +8,7 @@ import asyncio
 import json
 
 from speech.pocketsphinx_stt import PocketsphinxSTTService
+from tests.conftest import eventually
 from tests.speech_audio import chunks, silence, speech
 from tests.test_runner_sdk import on_board, open_call
 from tests.test_speech_stt import words_right
@@ -88,5 +89,97 @@ async def test_audio_before_start_and_bad_rates_get_clear_errors(stack):
     await ws.send(json.dumps({"type": "user.text", "text": "still here"}))
     assert (await client.next("user.turn"))["text"] == "still here"  # the session goes on
     await ws.close()
+    await runner.shutdown()
+    await task
+
+
+class Storyteller:
+    """A long first reply, streamed a sentence at a time; nothing to say afterwards."""
+
+    STORY = (
+        "Okay. Once upon a time there was a little boat that sailed across the wide blue sea. "
+        "Every morning the boat visited a new island and met the people who lived there. "
+        "The people shared their bread and their songs, and the boat carried their letters home. "
+        "One stormy night the boat lost its way, and the stars had to guide it back to the harbour."
+    )
+
+    def __init__(self) -> None:
+        self.turns = 0
+
+    async def stream(self, text: str):
+        self.turns += 1
+        if self.turns > 1:
+            return
+        for sentence in self.STORY.split(". "):
+            yield sentence.rstrip(".") + ". "
+            await asyncio.sleep(0.05)  # an LLM's pace
+
+
+async def test_barging_in_stops_playback_and_the_runner_hears_what_was_heard(stack):
+    interruptions: list[str] = []
+
+    async def agent(ctx: CallContext) -> None:
+        ctx.session.dialog_machine = Storyteller()
+        ctx.session.on("interruption", interruptions.append)
+        await ctx.session.run()
+
+    runner = AgentRunner(agent, agent_id="storyteller", api_key=stack.api_key, base_url=stack.url)
+    task = asyncio.create_task(runner.run())
+    await on_board(stack, "storyteller")
+    ws, client = await open_call(stack, "storyteller")
+    call_id = (await client.next("session.started"))["call_id"]
+    await client.state("listening")
+    await ws.send(json.dumps({"type": "audio.start"}))
+    await client.next("audio.started", timeout=30)
+    for chunk in chunks(silence(0.3) + speech("tell me a story") + silence(1.2)):
+        await ws.send(chunk)
+
+    played = 0
+    async with asyncio.timeout(30):
+        while played < 3 * 32000:  # three seconds of the story reached the caller
+            message = await ws.recv()
+            if isinstance(message, bytes):
+                played += len(message)
+
+    # The caller talks over the bot, in real time as a microphone would deliver it.
+    frames: list[dict] = []
+    for chunk in chunks(speech("wait wait stop talking please") + silence(1.0)):
+        await ws.send(chunk)
+        await asyncio.sleep(0.02)
+    after_clear = 0
+    async with asyncio.timeout(15):
+        while not {"user.interrupted", "playback.clear"} <= {f.get("type") for f in frames}:
+            message = await ws.recv()
+            if isinstance(message, bytes):
+                if any(f.get("type") == "playback.clear" for f in frames):
+                    after_clear += len(message)
+            else:
+                frames.append(json.loads(message))
+    while True:  # what still comes: nothing of the story
+        try:
+            message = await asyncio.wait_for(ws.recv(), 1.5)
+        except TimeoutError:
+            break
+        if isinstance(message, bytes):
+            after_clear += len(message)
+    assert after_clear <= 0.2 * 32000, after_clear / 32000  # at most the chunk in flight
+
+    (heard,) = interruptions
+    assert heard and Storyteller.STORY.startswith(heard.rstrip(". ")), heard  # a true prefix, and not empty
+    assert len(heard) < len(Storyteller.STORY) / 2
+    await ws.send(json.dumps({"type": "hangup"}))
+    await ws.close()
+    # Its text had all arrived before the caller cut in; the log says what was heard.
+    records = await stack.node.store.read_subject("call", call_id)
+    (cut,) = [r.event for r in records if r.envelope.type == "call.reply_interrupted"]
+    assert (cut.turn, cut.heard_prefix) == (1, heard)
+    async with stack.http() as http:
+
+        async def transcript():
+            lines = (await http.get(f"/v1/calls/{call_id}/transcript")).json()["lines"]
+            return [line for line in lines if line["role"] == "agent" and line["interrupted"]]
+
+        (line,) = await eventually(transcript)
+    assert line["text"] == heard
     await runner.shutdown()
     await task

@@ -94,6 +94,13 @@ def evolve(state: CallState, event: Event) -> CallState:
                 event.interrupted,
             )
             return replace(state, replied=event.turn, history=(*state.history, line))
+        case k.ReplyInterrupted():
+            history = list(state.history)
+            for i in range(len(history) - 1, -1, -1):
+                if history[i].role == "agent" and history[i].turn == event.turn:
+                    history[i] = Line("agent", event.heard_prefix, event.turn, True)
+                    break
+            return replace(state, history=tuple(history))
         case k.AgentFailed():
             line = Line("agent", event.fallback, event.turn)
             return replace(state, replied=event.turn, history=(*state.history, line))
@@ -195,6 +202,16 @@ def decide(command: Command, state: CallState) -> Sequence[Event]:
             if state.phase in ("offered", "accepted", "connected") and state.worker_id == command.worker_id:
                 return [k.CallRunnerLost(worker_id=command.worker_id, reason=command.reason)]
             return []
+        case k.RecordInterruption():
+            _not_ended(state, command.project_id)
+            if command.turn < 1 or command.turn > state.replied:
+                raise Invalid(f"turn {command.turn} has no reply on record to interrupt")
+            line = next((x for x in reversed(state.history) if x.role == "agent" and x.turn == command.turn), None)
+            if line is None or line.interrupted:
+                return []  # already cut (or answered by a fallback nobody heard in full)
+            if not line.text.startswith(command.heard_prefix):
+                raise Invalid("what was heard must be the start of the reply")
+            return [k.ReplyInterrupted(turn=command.turn, heard_prefix=command.heard_prefix)]
         case k.HandOver():
             _not_ended(state, command.project_id)
             if state.agent_id is None:

@@ -66,7 +66,10 @@ async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep
     async def caller_spoke(text: str) -> None:
         await session.user_text(text)
 
-    audio = ClientAudio(socket.send_bytes, send_json, caller_spoke)
+    async def caller_barged_in(heard_prefix: str) -> None:
+        await session.barge_in(heard_prefix)
+
+    audio = ClientAudio(socket.send_bytes, send_json, caller_spoke, caller_barged_in)
 
     async def send(frame: dict) -> None:
         await socket.send_json(frame)

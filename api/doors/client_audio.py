@@ -24,11 +24,24 @@ class AudioRefused(ValueError):
 
 
 class ClientAudio:
-    def __init__(self, send_bytes: SendBytes, send_json: SendJson, on_turn: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        send_bytes: SendBytes,
+        send_json: SendJson,
+        on_turn: Callable[[str], Awaitable[None]],
+        on_barge_in: Callable[[str], Awaitable[None]],
+    ) -> None:
         self._send_bytes = send_bytes
         self._send_json = send_json
         self._on_turn = on_turn
+        self._on_barge_in = on_barge_in
         self.speech = None
+        #: The agent's reply text is still arriving.
+        self._reply_open = False
+        #: The caller cut the reply off: the rest of its text is not spoken.
+        self._muted = False
+        #: What the caller has heard of the latest reply, sentence by sentence.
+        self._heard: list[str] = []
 
     async def start(self, frame: dict[str, Any]) -> dict[str, Any]:
         """Build and start the pipeline; the ``audio.started`` frame to answer with."""
@@ -50,6 +63,8 @@ class ClientAudio:
             send_bytes=self._send_bytes,
             send_json=self._send_json,
             on_turn=self._on_turn,
+            on_barge_in=self._barged_in,
+            on_played=self._heard.append,
             stt=PocketsphinxSTTService(),
             tts=LocalPiperTTSService(),
         )
@@ -70,11 +85,21 @@ class ClientAudio:
             return
         match frame.get("type"):
             case "agent.delta":
-                await self.speech.agent_text(frame["text"])
+                if not self._reply_open:  # a new reply: nothing of it heard yet
+                    self._reply_open, self._muted = True, False
+                    self._heard.clear()
+                if not self._muted:
+                    await self.speech.agent_text(frame["text"])
             case "agent.reply":
-                await self.speech.agent_done()
+                self._reply_open = False
+                if not self._muted:
+                    await self.speech.agent_done()
             case "agent.say":
                 await self.speech.say(frame["text"])
+
+    async def _barged_in(self) -> None:
+        self._muted = self._reply_open
+        await self._on_barge_in(" ".join(self._heard))
 
     async def stop(self) -> None:
         if self.speech is not None:
