@@ -150,6 +150,14 @@ class CallSession:
         self.clock.sent(frame.turn_id)
         await self._bridge(frame)
 
+    async def provider_skipped(self, kind: Literal["stt", "tts"], provider: str, reason: str) -> None:
+        """A speech provider could not serve the call; the next in the profile's order does."""
+        await self.calls.execute(
+            self.call_id, k.RecordProviderSkip(project_id=self.project_id, kind=kind, provider=provider, reason=reason)
+        )
+        await self._client({"type": "error", "severity": "warn", "source": kind, "code": "provider_failover",
+                            "message": f"{provider}: {reason}; using the next provider"})  # fmt: skip
+
     async def barge_in(self, heard_prefix: str) -> None:
         """The caller talked over the agent (the speech layer has stopped the audio):
         the runner stops its reply; the reply goes on record as interrupted, with

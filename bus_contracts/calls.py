@@ -130,6 +130,16 @@ class ReplyInterrupted(Event, frozen=True, kw_only=True):
     heard_prefix: str
 
 
+@event("call.provider_skipped", aggregate="call")
+class ProviderSkipped(Event, frozen=True, kw_only=True):
+    """A speech provider of the call's voice profile could not serve it (no key, not
+    installed, crashed); the next one in the profile's failover order took over."""
+
+    kind: Literal["stt", "tts"]
+    provider: str
+    reason: str
+
+
 @event("call.agent_error", aggregate="call")
 class AgentFailed(Event, frozen=True, kw_only=True):
     """The agent could not answer a turn (an HTTP endpoint timed out, failed or
@@ -246,6 +256,12 @@ class RecordAgentReply(Command, frozen=True, kw_only=True):
     interrupted: bool = False
     heard_prefix: str | None = None
     timings: TurnTimings = TurnTimings()
+
+
+class RecordProviderSkip(Command, frozen=True, kw_only=True):
+    kind: Literal["stt", "tts"]
+    provider: str
+    reason: str
 
 
 class RecordInterruption(Command, frozen=True, kw_only=True):

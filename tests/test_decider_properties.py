@@ -141,6 +141,13 @@ call_commands = st.one_of(
         via=st.sampled_from(["transfer", "dispatch"]),
     ),
     st.builds(k.RecordInterruption, project_id=projects, turn=small, heard_prefix=st.sampled_from(["", "Okay", "x"])),
+    st.builds(
+        k.RecordProviderSkip,
+        project_id=projects,
+        kind=st.sampled_from(["stt", "tts"]),
+        provider=st.just("deepgram"),
+        reason=names,
+    ),
     st.builds(k.RequestEnd, project_id=projects, reason=st.just("bye"), by=st.just("agent")),
     st.builds(k.EndCall, project_id=projects, reason=st.sampled_from(["completed", "hangup"])),
 )

@@ -49,6 +49,8 @@ class CallState(msgspec.Struct, frozen=True, kw_only=True):
     agent_id: str | None = None
     #: The hand-overs so far, oldest first.
     handoffs: tuple[k.HandedOver, ...] = ()
+    #: (kind, provider) of speech providers that could not serve the call.
+    skipped: tuple[tuple[str, str], ...] = ()
     end_requested: bool = False
     ended: k.CallEnded | None = None
 
@@ -94,6 +96,8 @@ def evolve(state: CallState, event: Event) -> CallState:
                 event.interrupted,
             )
             return replace(state, replied=event.turn, history=(*state.history, line))
+        case k.ProviderSkipped():
+            return replace(state, skipped=(*state.skipped, (event.kind, event.provider)))
         case k.ReplyInterrupted():
             history = list(state.history)
             for i in range(len(history) - 1, -1, -1):
@@ -202,6 +206,11 @@ def decide(command: Command, state: CallState) -> Sequence[Event]:
             if state.phase in ("offered", "accepted", "connected") and state.worker_id == command.worker_id:
                 return [k.CallRunnerLost(worker_id=command.worker_id, reason=command.reason)]
             return []
+        case k.RecordProviderSkip():
+            _not_ended(state, command.project_id)
+            if (command.kind, command.provider) in state.skipped:
+                return []  # once per provider and call
+            return [k.ProviderSkipped(kind=command.kind, provider=command.provider, reason=command.reason)]
         case k.RecordInterruption():
             _not_ended(state, command.project_id)
             if command.turn < 1 or command.turn > state.replied:

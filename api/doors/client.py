@@ -26,6 +26,7 @@ from api.deps import NodeDep
 from api.doors.client_audio import AudioRefused, ClientAudio
 from bus_contracts import calls as k
 from bus_contracts.ids import new_call_id
+from bus_contracts.voice_profiles import DEFAULT_PROFILE_ID, get_profile
 
 
 @websocket("/v1/pipes/{pipe_id:str}/connect")
@@ -69,7 +70,11 @@ async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep
     async def caller_barged_in(heard_prefix: str) -> None:
         await session.barge_in(heard_prefix)
 
-    audio = ClientAudio(socket.send_bytes, send_json, caller_spoke, caller_barged_in)
+    async def provider_skipped(kind: str, provider: str, reason: str) -> None:
+        await session.provider_skipped(kind, provider, reason)  # type: ignore[arg-type]
+
+    profile = get_profile(request.voice_profile_id or DEFAULT_PROFILE_ID) or get_profile(DEFAULT_PROFILE_ID)
+    audio = ClientAudio(socket.send_bytes, send_json, caller_spoke, caller_barged_in, provider_skipped, profile)
 
     async def send(frame: dict) -> None:
         await socket.send_json(frame)

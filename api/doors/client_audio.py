@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from speech.door_transport import SendBytes, SendJson
+from bus_contracts.voice_profiles import VoiceProfile
+
+SendBytes = Callable[[bytes], Awaitable[None]]
+SendJson = Callable[[dict], Awaitable[None]]
 
 #: The offline STT model hears 16 kHz; what the bot says can come at any of these.
 INPUT_RATES = (16000,)
@@ -30,11 +33,15 @@ class ClientAudio:
         send_json: SendJson,
         on_turn: Callable[[str], Awaitable[None]],
         on_barge_in: Callable[[str], Awaitable[None]],
+        on_skip: Callable[[str, str, str], Awaitable[None]],
+        profile: VoiceProfile,
     ) -> None:
         self._send_bytes = send_bytes
         self._send_json = send_json
         self._on_turn = on_turn
         self._on_barge_in = on_barge_in
+        self._on_skip = on_skip
+        self._profile = profile
         self.speech = None
         #: The agent's reply text is still arriving.
         self._reply_open = False
@@ -53,9 +60,17 @@ class ClientAudio:
             raise AudioRefused(f"input_sample_rate must be one of {list(INPUT_RATES)}")
         if out_rate not in OUTPUT_RATES:
             raise AudioRefused(f"output_sample_rate must be one of {list(OUTPUT_RATES)}")
-        from speech.piper_tts import LocalPiperTTSService  # Pipecat loads only for audio sessions
-        from speech.pocketsphinx_stt import PocketsphinxSTTService
+        from speech import providers  # Pipecat loads only for audio sessions
         from speech.session import SpeechSession
+
+        stt_ref, stt_skipped = providers.choose(self._profile.stt_failover)
+        tts_ref, tts_skipped = providers.choose(self._profile.tts_failover)
+        for kind, skipped in (("stt", stt_skipped), ("tts", tts_skipped)):
+            for skip in skipped:
+                await self._on_skip(kind, skip.provider, skip.reason)
+        if stt_ref is None or tts_ref is None:
+            missing = "speech-to-text" if stt_ref is None else "text-to-speech"
+            raise AudioRefused(f"no {missing} provider of voice profile {self._profile.profile_id} can start here")
 
         self.speech = SpeechSession(
             in_rate=in_rate,
@@ -65,8 +80,8 @@ class ClientAudio:
             on_turn=self._on_turn,
             on_barge_in=self._barged_in,
             on_played=self._heard.append,
-            stt=PocketsphinxSTTService(),
-            tts=LocalPiperTTSService(),
+            stt=providers.STT_BUILDERS[stt_ref.provider](stt_ref),
+            tts=providers.TTS_BUILDERS[tts_ref.provider](tts_ref),
         )
         await self.speech.start()
         return {"type": "audio.started", "input_sample_rate": in_rate, "output_sample_rate": out_rate,
