@@ -69,6 +69,8 @@ class CallSession:
         self._dispatch: asyncio.Task[None] | None = None
         self._recovery: asyncio.Task[None] | None = None
         self._bridge_up = asyncio.Event()
+        self._time_limit: asyncio.TimerHandle | None = None
+        self._ending: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         #: How long a dropped bridge may take to redial before the runner counts as lost.
         self.redial_grace_s = 1.0
@@ -84,6 +86,9 @@ class CallSession:
     # --- lifecycle ---
 
     def start(self) -> None:
+        # The pipe's limit on a call's length, from the moment it was requested.
+        limit = self.request.max_duration_s
+        self._time_limit = asyncio.get_running_loop().call_later(limit, self._over_time, limit)
         if self.endpoint is not None:  # no runner to place: the endpoint answers every turn
             self._dispatch = asyncio.create_task(self._client({"type": "state", "state": "listening"}))
             return
@@ -97,11 +102,16 @@ class CallSession:
             return
         self.worker_id, self.job_id, self.runner_node = placed.worker_id, placed.job_id, placed.node_id
 
+    def _over_time(self, limit: int) -> None:
+        self._ending = asyncio.create_task(self.end("max_duration", detail=f"the pipe allows calls of {limit} s"))
+
     async def end(self, reason: str, *, record: bool = True, detail: str = "") -> None:
         """End the call once: record it, tell both sides, free the runner's slot."""
         if self.ended is not None:
             return
         self.ended = reason
+        if self._time_limit is not None:
+            self._time_limit.cancel()
         if record:
             with contextlib.suppress(Exception):
                 await self.calls.execute(

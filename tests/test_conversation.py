@@ -9,7 +9,10 @@ import socket
 import pytest
 from websockets.asyncio.client import connect
 
+from actors.call_session import CallSession
+from bus_contracts import calls as k
 from bus_contracts import frames as f
+from bus_contracts.ids import new_call_id
 from tests.conftest import eventually
 from tests.raw_runner import EchoBridge, RawRunner
 from unpod import AsyncClient
@@ -343,4 +346,35 @@ async def test_the_server_sends_small_frames_at_once(stack):
         for protocol in connections:
             sock = protocol.transport.get_extra_info("socket")
             assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    await runner.stop()
+
+
+async def test_a_call_ends_when_the_pipes_time_limit_is_up(stack):
+    """The call ends with reason max_duration when its limit runs out (1 s here; pipes
+    allow 10 s and up), the client is told why and the runner's session closes."""
+    _, _, runner, bridges = await setup(stack)
+    call_id = new_call_id()
+    requested = await stack.node.calls.create(
+        call_id,
+        k.RequestCall(project_id=stack.project_id, pipe_id="pipe_1", session_id=call_id, direction="web",
+                      agent_id="bot", max_duration_s=1, node_id=stack.node.node_id),
+    )  # fmt: skip
+    told: list[dict] = []
+    ended = asyncio.Event()
+
+    async def to_client(frame: dict) -> None:
+        told.append(frame)
+
+    async def on_end(session, reason) -> None:
+        stack.node.session_ended(session.call_id)
+        ended.set()
+
+    session = CallSession(call_id, requested.state.request, stack.node.calls, stack.node.dispatcher, to_client, on_end)
+    stack.node.sessions[call_id] = session
+    session.start()
+    await asyncio.wait_for(ended.wait(), 10)
+    assert told[-1] == {"type": "session.ended", "reason": "max_duration"}
+    assert await bridges[0].wait_closed() == 1000
+    last = (await stack.node.store.read_subject("call", call_id))[-1]
+    assert (last.envelope.type, last.event.reason) == ("call.ended", "max_duration")
     await runner.stop()
