@@ -70,6 +70,10 @@ class CallSession:
         self._recovery: asyncio.Task[None] | None = None
         self._bridge_up = asyncio.Event()
         self._time_limit: asyncio.TimerHandle | None = None
+        #: How long the agent may be silent after a turn before the filler plays.
+        self.filler_after_s = 1.0
+        self._filler_timer: asyncio.TimerHandle | None = None
+        self._fill: asyncio.Task[None] | None = None
         self._ending: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         #: How long a dropped bridge may take to redial before the runner counts as lost.
@@ -112,6 +116,7 @@ class CallSession:
         self.ended = reason
         if self._time_limit is not None:
             self._time_limit.cancel()
+        self._cancel_filler()
         if record:
             with contextlib.suppress(Exception):
                 await self.calls.execute(
@@ -159,6 +164,16 @@ class CallSession:
             return
         self.clock.sent(frame.turn_id)
         await self._bridge(frame)
+        if self.filler and self._filler_timer is None:
+            self._filler_timer = asyncio.get_running_loop().call_later(
+                self.filler_after_s, self._agent_is_slow, frame.turn_id
+            )
+
+    def _agent_is_slow(self, turn: int) -> None:
+        """No word from the agent a while after the caller's turn: play the filler."""
+        self._filler_timer = None
+        if self.filler and self.clock.current == turn and not self.reply and not self.ended:
+            self._fill = asyncio.create_task(self._client({"type": "agent.filler", "turn": turn, "text": self.filler}))
 
     async def provider_skipped(self, kind: Literal["stt", "tts"], provider: str, reason: str) -> None:
         """A speech provider could not serve the call; the next in the profile's order does."""
@@ -293,6 +308,7 @@ class CallSession:
             return
         match frame:
             case f.AgentTextDelta(text=text):
+                self._cancel_filler()
                 self.clock.delta()
                 self.reply.append(text)
                 turn = self.clock.current
@@ -371,7 +387,13 @@ class CallSession:
         await self._client({"type": "transfer", "transfer_type": "agent", "target": agent_id})
         self._dispatch = asyncio.create_task(self._place(), name=f"dispatch:{self.call_id}")
 
+    def _cancel_filler(self) -> None:
+        if self._filler_timer is not None:
+            self._filler_timer.cancel()
+            self._filler_timer = None
+
     async def _reply_ended(self) -> None:
+        self._cancel_filler()
         text, self.reply = "".join(self.reply), []
         timed = self.clock.end(self.replied)
         turn = timed.turn if timed.turn is not None else self.turn

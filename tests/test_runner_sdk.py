@@ -202,3 +202,47 @@ async def test_ending_twice_hangs_up_once():
     await session.end("done")
     await session.end("again")
     assert wire.sent == [{"event": "agent.end_call", "reason": "done"}]
+
+
+class SlowThenFast:
+    """The first answer takes a while (a slow LLM); the next comes at once."""
+
+    def __init__(self) -> None:
+        self.turns = 0
+
+    async def stream(self, text: str):
+        self.turns += 1
+        if self.turns == 1:
+            await asyncio.sleep(1.0)
+        yield f"answer {self.turns}"
+
+
+async def test_the_filler_plays_only_when_the_agent_is_slow(stack):
+    async def handle(ctx: CallContext) -> None:
+        ctx.session.dialog_machine = SlowThenFast()
+        await ctx.session.set_filler("One moment please")
+        await ctx.session.run()
+
+    runner = AgentRunner(handle, agent_id="slow-bot", api_key=stack.api_key, base_url=stack.url)
+    task = asyncio.create_task(runner.run())
+    await on_board(stack, "slow-bot")
+    ws, client = await open_call(stack, "slow-bot")
+    call_id = (await client.next("session.started"))["call_id"]
+    await client.state("listening")
+    stack.node.sessions[call_id].filler_after_s = 0.2
+    for text in ("first", "second"):
+        await client.say(text)
+        seen = []
+        while not seen or seen[-1]["type"] != "agent.reply":
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            if frame["type"] in ("agent.filler", "agent.delta", "agent.reply"):
+                seen.append(frame)
+        kinds = [f["type"] for f in seen]
+        if text == "first":
+            assert kinds == ["agent.filler", "agent.delta", "agent.reply"]
+            assert seen[0]["text"] == "One moment please" and seen[0]["turn"] == 1  # the sentinel is not spoken
+        else:
+            assert kinds == ["agent.delta", "agent.reply"]  # a quick answer needs no filler
+    await ws.close()
+    await runner.shutdown()
+    await task

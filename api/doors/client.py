@@ -6,7 +6,8 @@ after ``{"type": "audio.start", "input_sample_rate": 16000, "output_sample_rate"
 down, and ``playback.clear`` tells the client to drop the bot audio it holds. Client ->
 server: ``{"type": "user.text", "text": ...}``, ``{"type": "hangup"}``. Server -> client:
 ``session.started``, ``state``, ``user.turn``, ``agent.delta``, ``agent.reply`` (with
-``timings``), ``agent.say``, ``transfer`` (the call moved to another agent), ``error``,
+``timings``), ``agent.say``, ``agent.filler`` (the agent is slow: its filler is played),
+``transfer`` (the call moved to another agent), ``error``,
 ``session.ended`` (with the reason).
 Close codes: 4003 invalid, used or expired session token; 4004 no such pipe;
 1013 this node is draining (connect again: the token was not used).

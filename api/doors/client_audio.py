@@ -109,7 +109,7 @@ class ClientAudio:
                 self._reply_open = False
                 if not self._muted:
                     await self.speech.agent_done()
-            case "agent.say":
+            case "agent.say" | "agent.filler":
                 await self.speech.say(frame["text"])
 
     async def _barged_in(self) -> None:
