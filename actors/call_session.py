@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from actors.agent_endpoint import FALLBACK, AgentEndpoint, EndpointFailure
-from actors.deciders.call import CallState
+from actors.deciders.call import CallState, unanswered_turns
 from actors.dispatch.dispatcher import Dispatcher
 from actors.errors import Rejected
 from actors.host import ActorHost
@@ -285,10 +285,8 @@ class CallSession:
         await self._place()
 
     async def _requeue_unanswered(self) -> None:
-        """Turns the last runner never answered go to the next one as turns (the
-        history it gets holds only answered ones), so the caller still gets answers.
-        Only turns after the agent last spoke: an agent that answers with ``say``
-        (no reply on record) has still answered what came before."""
+        """Turns the last runner never answered go to the next one as turns (and are
+        left out of the history it gets), so the caller still gets answers."""
         self.reply = []  # a reply cut off mid-stream is not kept
         self.clock.forget()
         try:
@@ -296,11 +294,8 @@ class CallSession:
         except Exception:  # the log is unreachable: the next runner gets what is pending
             log.exception("call %s: could not read its unanswered turns", self.call_id)
             return
-        spoke = max((i for i, line in enumerate(state.history) if line.role == "agent"), default=-1)
         self.pending = [
-            f.UserText(text=line.text, is_final=True, turn_id=line.turn)
-            for line in state.history[spoke + 1 :]
-            if line.role == "user" and line.turn > state.replied
+            f.UserText(text=line.text, is_final=True, turn_id=line.turn) for line in unanswered_turns(state)
         ] + [p for p in self.pending if p.turn_id > state.turns]
 
     async def verb(self, frame: Any) -> None:

@@ -85,7 +85,9 @@ def test_the_serving_runner_hands_the_call_to_another_agent():
     after = given(call.DECIDER, *LIVE, k.UserSpoke(turn=1, text="my bill"), handed)
     assert (after.state.phase, after.state.worker_id, after.state.agent_id) == ("waiting", None, "billing")
     assert after.state.history == s.state.history  # the conversation goes along
-    assert call.call_data(after.state)["handoff"] == {"ticket": 7, "from_agent_id": "bot", "via": "transfer"}
+    meta = call.runner_metadata(after.state)
+    assert meta["agent_id"] == "billing"
+    assert meta["data"]["handoff"] == {"ticket": 7, "from_agent_id": "bot", "via": "transfer"}
     after.when(hand).then_nothing()  # a repeated hand-over is recognised
     after.when(k.AssignRunner(project_id=P, worker_id="billing#1", assign_id="as_2", deadline_ms=2000)).then(
         k.RunnerAssigned(worker_id="billing#1", assign_id="as_2", attempt=2, deadline_ms=2000)
@@ -113,6 +115,15 @@ def test_a_reply_cut_off_while_playing_keeps_what_was_heard():
     given(call.DECIDER, *replied).when(bad).then_refused(Invalid)  # not what the reply began with
     early = k.RecordInterruption(project_id=P, turn=2, heard_prefix="")
     given(call.DECIDER, *replied).when(early).then_refused(Invalid)  # no reply to turn 2 yet
+
+
+def test_unanswered_turns_are_those_after_the_agent_last_spoke_without_a_reply():
+    spoke = (*LIVE, k.UserSpoke(turn=1, text="hi"), k.AgentReplied(turn=1, text="hello"))
+    assert call.unanswered_turns(given(call.DECIDER, *spoke).state) == []
+    waiting = (*spoke, k.UserSpoke(turn=2, text="a"), k.UserSpoke(turn=3, text="b"))
+    assert [x.turn for x in call.unanswered_turns(given(call.DECIDER, *waiting).state)] == [2, 3]
+    said = (*waiting, k.AgentSaid(text="on it"), k.UserSpoke(turn=4, text="c"))
+    assert [x.turn for x in call.unanswered_turns(given(call.DECIDER, *said).state)] == [4]  # say answered 2 and 3
 
 
 def test_turns_are_numbered_and_retries_recognised():

@@ -128,15 +128,32 @@ def evolve(state: CallState, event: Event) -> CallState:
     return state
 
 
-def call_data(state: CallState) -> dict[str, Any]:
-    """The call's ``data`` as its runner sees it: after a hand-over, with what the
-    handing agent passed on under ``handoff`` (plus whom it came from, and how)."""
-    data = dict(state.request.data) if state.request is not None else {}
+def runner_metadata(state: CallState) -> dict[str, Any]:
+    """What a runner is told of the call (``job.assign`` and ``call.started`` metadata).
+    ``data`` carries, after a hand-over, what the handing agent passed on under
+    ``handoff`` (plus whom it came from, and how)."""
+    request = state.request
+    assert request is not None
+    data = dict(request.data)
     if state.handoffs:
         last = state.handoffs[-1]
-        before = state.handoffs[-2].agent_id if len(state.handoffs) > 1 else state.request.agent_id
+        before = state.handoffs[-2].agent_id if len(state.handoffs) > 1 else request.agent_id
         data["handoff"] = {**last.metadata, "from_agent_id": before, "via": last.via}
-    return data
+    return {
+        "data": data,
+        "user_number": request.user_number or "",
+        "direction": request.direction,
+        "instructions": request.instructions or "",
+        "agent_id": state.agent_id or "",
+        "pipe_id": request.pipe_id,
+    }
+
+
+def unanswered_turns(state: CallState) -> list[Line]:
+    """The caller's turns no agent has answered: with no reply on record and said
+    after the agent last spoke (an agent answering with ``say`` has answered them)."""
+    spoke = max((i for i, line in enumerate(state.history) if line.role == "agent"), default=-1)
+    return [line for line in state.history[spoke + 1 :] if line.role == "user" and line.turn > state.replied]
 
 
 def _live(state: CallState, project_id: str) -> CallState:

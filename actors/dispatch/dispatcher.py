@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from actors.deciders.call import CallState, call_data
+from actors.deciders.call import CallState, runner_metadata
 from actors.dispatch.load_board import LoadBoard, RunnerLoad
 from actors.dispatch.registry import OfferResult
 from actors.host import ActorHost
@@ -151,13 +151,7 @@ class Dispatcher:
             call_token=self.call_token(call_id, runner.worker_id),
             assign_id=assign_id,
             deadline_ms=self.deadline_ms,
-            metadata={
-                "data": call_data(state),
-                "user_number": request.user_number or "",
-                "direction": request.direction,
-                "instructions": request.instructions or "",
-                "pipe_id": request.pipe_id,
-            },
+            metadata=runner_metadata(state),
         )
         delivered = asyncio.ensure_future(self.offers.deliver(runner, assign, deadline_s))
         try:

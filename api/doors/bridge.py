@@ -13,7 +13,7 @@ from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
-from actors.deciders.call import call_data
+from actors.deciders.call import runner_metadata
 from api.deps import NodeDep
 from bus_contracts import calls as k
 from bus_contracts import frames as f
@@ -67,11 +67,12 @@ async def bridge_socket(socket: WebSocket, call_id: FromPath[str], node: NodeDep
         )
     )
     state = (await node.calls.view(call_id)).state  # this node writes the call: its view is current
-    # Only answered turns: the ones still waiting for an answer arrive as turns next.
+    # Turns about to be sent to this runner as turns are not history too.
+    resent = {turn.turn_id for turn in session.pending}
     history = [
         {"role": line.role, "text": line.text}
         for line in state.history
-        if line.role == "agent" or line.turn <= state.replied
+        if line.role == "agent" or line.turn not in resent
     ]
     await socket.send_text(
         f.encode(
@@ -79,16 +80,7 @@ async def bridge_socket(socket: WebSocket, call_id: FromPath[str], node: NodeDep
                 session_id=request.session_id,
                 job_id=job_id,
                 room_id=call_id,
-                metadata={
-                    "call_id": call_id,
-                    "data": call_data(state),
-                    "user_number": request.user_number or "",
-                    "direction": request.direction,
-                    "instructions": request.instructions or "",
-                    "agent_id": state.agent_id or "",
-                    "pipe_id": request.pipe_id,
-                    "history": history,
-                },
+                metadata={"call_id": call_id, **runner_metadata(state), "history": history},
                 voice_profile_id=request.voice_profile_id or DEFAULT_PROFILE_ID,
                 agent_id=state.agent_id or "",
             )
