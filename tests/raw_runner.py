@@ -105,6 +105,19 @@ class RawRunner:
             await self._ws.close()
 
 
+def bridging(bridges: list[EchoBridge], **kwargs) -> Callable[[dict], dict]:
+    """A ``RawRunner`` answer: accept every job and dial its bridge with an
+    ``EchoBridge(assign, **kwargs)``, appended to ``bridges``."""
+
+    def accept(assign: dict) -> dict:
+        bridge = EchoBridge(assign, **kwargs)
+        bridges.append(bridge)
+        bridge.dialing = asyncio.get_running_loop().create_task(bridge.start())
+        return {"accepted": True}
+
+    return accept
+
+
 class EchoBridge:
     """Runner side of door 3 for tests: dials the bridge of an accepted job, does the
     handshake, and answers each ``user.text`` with ``echo: <text>`` in two deltas."""
@@ -120,6 +133,7 @@ class EchoBridge:
         self.received: list[dict] = []
         self._ws = None
         self.task: asyncio.Task | None = None
+        self.dialing: asyncio.Task | None = None
 
     async def start(self) -> None:
         self._ws = await connect(f"{self.assign['bridge_url']}?token={self.assign['call_token']}")

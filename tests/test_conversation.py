@@ -14,7 +14,7 @@ from bus_contracts import calls as k
 from bus_contracts import frames as f
 from bus_contracts.ids import new_call_id
 from tests.conftest import eventually
-from tests.raw_runner import EchoBridge, RawRunner
+from tests.raw_runner import EchoBridge, RawRunner, bridging
 from unpod import AsyncClient
 
 
@@ -44,14 +44,9 @@ async def setup(stack, runner_kwargs=None):
         pipe = await c.pipes.create(name="Echo", agent_id="bot")
         token = await c.sessions.create_token(pipe.pipe_id, metadata={"user_id": "u1"})
     bridges: list[EchoBridge] = []
-
-    def accept(assign):
-        bridge = EchoBridge(assign, **(runner_kwargs or {}))
-        bridges.append(bridge)
-        asyncio.get_running_loop().create_task(bridge.start())
-        return {"accepted": True}
-
-    runner = RawRunner(stack.ws_url, stack.api_key, answer=accept, capacity=(runner_kwargs or {}).pop("capacity", 2))
+    kwargs = dict(runner_kwargs or {})
+    capacity = kwargs.pop("capacity", 2)
+    runner = RawRunner(stack.ws_url, stack.api_key, answer=bridging(bridges, **kwargs), capacity=capacity)
     await runner.start()
 
     async def on_board():

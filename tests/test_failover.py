@@ -10,7 +10,7 @@ import time
 from websockets.asyncio.client import connect
 
 from tests.conftest import eventually
-from tests.raw_runner import EchoBridge, RawRunner
+from tests.raw_runner import EchoBridge, RawRunner, bridging
 from tests.test_conversation import Client
 from unpod import AsyncClient
 
@@ -23,14 +23,7 @@ async def test_runner_crash_mid_call_moves_the_call_with_its_history(stack):
 
     def runner():
         mine: list[EchoBridge] = []
-
-        def accept(assign):
-            bridge = EchoBridge(assign)
-            mine.append(bridge)
-            asyncio.get_running_loop().create_task(bridge.start())
-            return {"accepted": True}
-
-        rr = RawRunner(stack.ws_url, stack.api_key, answer=accept)
+        rr = RawRunner(stack.ws_url, stack.api_key, answer=bridging(mine))
         bridges[rr.worker_id] = mine
         return rr
 
@@ -82,16 +75,7 @@ async def test_a_turn_the_lost_runner_never_answered_is_answered_by_the_next(sta
     doomed: list[EchoBridge] = []
     heirs: list[EchoBridge] = []
 
-    def accept_into(bridges, **kwargs):
-        def accept(assign):
-            bridge = EchoBridge(assign, **kwargs)
-            bridges.append(bridge)
-            asyncio.get_running_loop().create_task(bridge.start())
-            return {"accepted": True}
-
-        return accept
-
-    first = RawRunner(stack.ws_url, stack.api_key, answer=accept_into(doomed, mute=True))
+    first = RawRunner(stack.ws_url, stack.api_key, answer=bridging(doomed, mute=True))
     await first.start()
 
     async def on_board():
@@ -101,7 +85,7 @@ async def test_a_turn_the_lost_runner_never_answered_is_answered_by_the_next(sta
     async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
         client = Client(ws)
         await client.state("listening")
-        second = RawRunner(stack.ws_url, stack.api_key, answer=accept_into(heirs))
+        second = RawRunner(stack.ws_url, stack.api_key, answer=bridging(heirs))
         await second.start()
         await client.say("anyone there")
         await doomed[0].got_text.wait()  # taken, never answered
@@ -124,14 +108,7 @@ async def test_a_bridge_that_drops_and_redials_in_time_keeps_its_call(stack):
     """A dropped bridge (no close frame) that the same runner dials again within the
     grace period is the same runner back: no loss is recorded, no one else is asked."""
     bridges: list[EchoBridge] = []
-
-    def accept(assign):
-        bridge = EchoBridge(assign)
-        bridges.append(bridge)
-        asyncio.get_running_loop().create_task(bridge.start())
-        return {"accepted": True}
-
-    only = RawRunner(stack.ws_url, stack.api_key, answer=accept)
+    only = RawRunner(stack.ws_url, stack.api_key, answer=bridging(bridges))
     await only.start()
 
     async def on_board():

@@ -9,7 +9,7 @@ import asyncio
 import json
 
 from tests.conftest import eventually
-from tests.raw_runner import EchoBridge, RawRunner
+from tests.raw_runner import EchoBridge, RawRunner, bridging
 from tests.test_runner_sdk import on_board, open_call
 from unpod import AgentRunner, CallContext
 
@@ -116,17 +116,8 @@ async def test_agent_dispatch_hands_the_call_over_with_its_metadata(stack):
     first_bridges: list[EchoBridge] = []
     next_bridges: list[EchoBridge] = []
 
-    def accept_into(bridges):
-        def accept(assign):
-            bridge = EchoBridge(assign)
-            bridges.append(bridge)
-            asyncio.get_running_loop().create_task(bridge.start())
-            return {"accepted": True}
-
-        return accept
-
-    first = RawRunner(stack.ws_url, stack.api_key, agent_id="triage", answer=accept_into(first_bridges))
-    nxt = RawRunner(stack.ws_url, stack.api_key, agent_id="claims", answer=accept_into(next_bridges))
+    first = RawRunner(stack.ws_url, stack.api_key, agent_id="triage", answer=bridging(first_bridges))
+    nxt = RawRunner(stack.ws_url, stack.api_key, agent_id="claims", answer=bridging(next_bridges))
     await first.start()
     await nxt.start()
     await on_board(stack, "claims")
