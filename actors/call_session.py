@@ -74,7 +74,7 @@ class CallSession:
         self.filler_after_s = 1.0
         self._filler_timer: asyncio.TimerHandle | None = None
         self._fill: asyncio.Task[None] | None = None
-        self._ending: asyncio.Task[None] | None = None
+        self._time_up: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         #: How long a dropped bridge may take to redial before the runner counts as lost.
         self.redial_grace_s = 1.0
@@ -107,7 +107,7 @@ class CallSession:
         self.worker_id, self.job_id, self.runner_node = placed.worker_id, placed.job_id, placed.node_id
 
     def _over_time(self, limit: int) -> None:
-        self._ending = asyncio.create_task(self.end("max_duration", detail=f"the pipe allows calls of {limit} s"))
+        self._time_up = asyncio.create_task(self.end("max_duration", detail=f"the pipe allows calls of {limit} s"))
 
     async def end(self, reason: str, *, record: bool = True, detail: str = "") -> None:
         """End the call once: record it, tell both sides, free the runner's slot."""

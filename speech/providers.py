@@ -1,8 +1,8 @@
 """From a voice profile's chains to running Pipecat services, in failover order.
 
 A provider is skipped at session start, with the reason, when it cannot start here:
-a cloud provider without its API key (from the environment) or without its Pipecat
-service installed, an offline one whose model or binary is missing. The first that
+a cloud provider without its API key (from the environment), one this build has no
+service for yet, an offline one whose model is missing. The first that
 can start serves the session; every skip is reported (an event on the call and a
 warning to the client), so a cloud-first profile on a machine with no keys and no
 network still speaks, with the local providers.
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -23,8 +22,6 @@ from bus_contracts.voice_profiles import ProviderRef
 
 #: The environment variable holding each cloud provider's key.
 API_KEYS = {"deepgram": "DEEPGRAM_API_KEY", "cartesia": "CARTESIA_API_KEY", "elevenlabs": "ELEVENLABS_API_KEY"}
-#: The module a cloud provider's Pipecat service needs (its pip extra).
-CLOUD_MODULES = {"deepgram": "deepgram", "cartesia": "cartesia", "elevenlabs": "websockets"}
 
 
 @dataclass(frozen=True)
@@ -35,29 +32,21 @@ class Skipped:
 
 def unavailable(ref: ProviderRef, env: Mapping[str, str]) -> str | None:
     """Why ``ref`` cannot start here, or None if it can."""
-    match ref.provider:
-        case "pocketsphinx":
-            return None if importlib.util.find_spec("pocketsphinx") else "pocketsphinx is not installed"
-        case "piper":
-            from speech.piper_tts import voice_path
+    if ref.provider in API_KEYS and not env.get(API_KEYS[ref.provider]):
+        return f"no {API_KEYS[ref.provider]} in the environment"
+    if ref.provider not in STT_BUILDERS and ref.provider not in TTS_BUILDERS:
+        known = ref.provider in API_KEYS or ref.provider == "espeak-ng"
+        return "not wired in this build yet" if known else f"unknown provider {ref.provider!r}"
+    if ref.provider == "pocketsphinx" and importlib.util.find_spec("pocketsphinx") is None:
+        return "pocketsphinx is not installed"
+    if ref.provider == "piper":
+        from speech.piper_tts import DEFAULT_VOICE, voice_path
 
-            try:
-                voice_path(ref.voice or "en_US-joe-medium")
-            except (FileNotFoundError, ImportError) as exc:
-                return str(exc)
-            return None
-        case "espeak-ng":
-            if not shutil.which("espeak-ng"):
-                return "espeak-ng is not installed"
-            return "espeak-ng is not wired in this build yet"
-        case provider if provider in API_KEYS:
-            if not env.get(API_KEYS[provider]):
-                return f"no {API_KEYS[provider]} in the environment"
-            if importlib.util.find_spec(CLOUD_MODULES[provider]) is None:
-                return f"the {provider} provider is not installed (pip install 'pipecat-ai[{provider}]')"
-            return "cloud providers are not wired in this build yet"
-        case _:
-            return f"unknown provider {ref.provider!r}"
+        try:
+            voice_path(ref.voice or DEFAULT_VOICE)
+        except (FileNotFoundError, ImportError) as exc:
+            return str(exc)
+    return None
 
 
 def choose(
