@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
+from actors.reply_inbox import ReplyInbox
+
 
 @dataclass
 class RawEvent:
@@ -53,29 +55,21 @@ class DirectReader:
         self._nc = nc
         self._stream = stream
         self._timeout = timeout
-        self._prefix = nc.new_inbox()
-        self._sub = None
+        self._inbox = ReplyInbox(nc, self._on_msg)
         self._pending: dict[str, _Batch] = {}
-        self._counter = 0
 
     async def start(self) -> None:
-        self._sub = await self._nc.subscribe(f"{self._prefix}.*", cb=self._on_msg, pending_msgs_limit=1_000_000)
+        await self._inbox.start()
 
     async def stop(self) -> None:
-        if self._sub is not None:
-            try:
-                await self._sub.unsubscribe()
-            except Exception:  # connection already closed: nothing to unsubscribe
-                pass
-            self._sub = None
+        await self._inbox.stop()
         for batch in self._pending.values():
             if not batch.future.done():
                 batch.future.set_exception(DirectGetError("reader stopped"))
         self._pending.clear()
 
     async def _on_msg(self, msg: Msg) -> None:
-        token = msg.subject.rsplit(".", 1)[-1]
-        batch = self._pending.get(token)
+        batch = self._pending.get(self._inbox.token_of(msg))
         if batch is None or batch.future.done():
             return
         headers = msg.headers or {}
@@ -129,19 +123,16 @@ class DirectReader:
             seq = last + 1
 
     async def _request(self, start_seq: int, subject_filter: str, limit: int, *, headers: bool) -> _Batch:
-        if self._sub is None:
+        if not self._inbox.open:
             raise DirectGetError("reader not started")
-        self._counter += 1
-        token = str(self._counter)
+        token, reply = self._inbox.new_token()
         batch = _Batch(asyncio.get_running_loop().create_future())
         self._pending[token] = batch
         try:
             request: dict[str, object] = {"seq": max(start_seq, 1), "batch": limit, "next_by_subj": subject_filter}
             if not headers:
                 request["no_hdr"] = True
-            await self._nc.publish(
-                f"$JS.API.DIRECT.GET.{self._stream}", json.dumps(request).encode(), reply=f"{self._prefix}.{token}"
-            )
+            await self._nc.publish(f"$JS.API.DIRECT.GET.{self._stream}", json.dumps(request).encode(), reply=reply)
             await asyncio.wait_for(batch.future, self._timeout)
         finally:
             self._pending.pop(token, None)

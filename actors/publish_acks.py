@@ -12,38 +12,31 @@ waits for the oldest.
 from __future__ import annotations
 
 import asyncio
-import itertools
 
 import nats.errors
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+
+from actors.reply_inbox import ReplyInbox
 
 
 class PublishAcks:
     def __init__(self, nc: NATS, *, timeout: float) -> None:
         self._nc = nc
         self._timeout = timeout
-        self._prefix = ""
-        self._sub = None
-        self._tokens = itertools.count(1)
+        self._inbox = ReplyInbox(nc, self._on_reply)
         #: token -> (future, deadline), oldest first.
         self._pending: dict[str, tuple[asyncio.Future[bytes], float]] = {}
         self._timer: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
-        self._prefix = self._nc.new_inbox() + "."
-        self._sub = await self._nc.subscribe(self._prefix + "*", cb=self._on_reply, pending_msgs_limit=1_000_000)
+        await self._inbox.start()
 
     async def stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if self._sub is not None:
-            try:
-                await self._sub.unsubscribe()
-            except Exception:  # connection already closed: nothing to unsubscribe
-                pass
-            self._sub = None
+        await self._inbox.stop()
         for future, _ in self._pending.values():
             if not future.done():
                 future.set_exception(nats.errors.ConnectionClosedError())
@@ -55,23 +48,23 @@ class PublishAcks:
         Raises ``nats.errors.TimeoutError`` when no answer came within the timeout
         and ``nats.errors.NoRespondersError`` when no stream listens on ``subject``.
         """
-        if self._sub is None:
+        if not self._inbox.open:
             raise RuntimeError("PublishAcks not started")
         loop = asyncio.get_running_loop()
-        token = str(next(self._tokens))
+        token, reply = self._inbox.new_token()
         future: asyncio.Future[bytes] = loop.create_future()
         deadline = loop.time() + self._timeout
         self._pending[token] = (future, deadline)
         if self._timer is None:
             self._timer = loop.call_at(deadline, self._expire)
         try:
-            await self._nc.publish(subject, payload, reply=self._prefix + token, headers=headers)
+            await self._nc.publish(subject, payload, reply=reply, headers=headers)
             return await future
         finally:
             self._pending.pop(token, None)
 
     async def _on_reply(self, msg: Msg) -> None:
-        entry = self._pending.pop(msg.subject[len(self._prefix) :], None)
+        entry = self._pending.pop(self._inbox.token_of(msg), None)
         if entry is None or entry[0].done():
             return  # answered after its deadline, or its caller was cancelled
         future = entry[0]
