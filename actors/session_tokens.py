@@ -50,8 +50,9 @@ class SessionTokens:
         await self._kv.create(token, _encoder.encode(claims))
         return token, expires_at
 
-    async def redeem(self, token: str, pipe_id: str) -> SessionClaims | None:
-        """The token's claims, once; None if unknown, used, expired or for another pipe."""
+    async def redeem(self, token: str, pipe_id: str | None) -> SessionClaims | None:
+        """The token's claims, once; None if unknown, used, expired or for another pipe
+        (``pipe_id`` None: whichever pipe it was issued for)."""
         if not token.startswith("st_") or len(token) > 64:
             return None
         try:
@@ -65,6 +66,6 @@ class SessionTokens:
         except nats.js.errors.APIError:
             return None  # someone else redeemed it first
         claims = _decoder.decode(entry.value)
-        if claims.expires_at < time.time() or claims.pipe_id != pipe_id:
+        if claims.expires_at < time.time() or (pipe_id is not None and claims.pipe_id != pipe_id):
             return None
         return claims

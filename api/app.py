@@ -20,8 +20,9 @@ from api.controllers.pipes import PipeController
 from api.controllers.sessions import SessionController
 from api.controllers.trunks import TrunkController
 from api.controllers.voice_profiles import VoiceProfileController
+from api.controllers.web import WebController
 from api.doors.bridge import bridge_socket
-from api.doors.client import client_socket
+from api.doors.client import client_socket, token_socket
 from api.doors.control import control_socket
 from api.errors import HANDLERS
 from api.node import Node
@@ -44,6 +45,8 @@ def create_app(node: Node) -> Litestar:
             control_socket,
             bridge_socket,
             client_socket,
+            token_socket,
+            WebController,
         ],
         dependencies={
             "node": Provide(deps.provide_node),

@@ -69,6 +69,8 @@ class Node:
         self._stopping = False
         #: Set while draining: doors refuse new sessions, live calls finish.
         self.draining = False
+        #: (project_id, pipe_id) of the pipe ``/demo`` talks to, when ``unpod up --demo`` runs one.
+        self.demo_pipe: tuple[str, str] | None = None
 
     async def _on_disconnect(self) -> None:
         if not self._stopping:

@@ -57,3 +57,25 @@ ensure_published_sdk_venv() {
         touch "$stamp"
     fi
 }
+
+# Debian packages the tests need: Chromium for the browser tests, espeak-ng for the
+# last-resort TTS. Installed with apt-get when missing (as root, or through sudo).
+ensure_debian_packages() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local as_root=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null 2>&1; then
+            as_root=(sudo)
+        else
+            echo "missing Debian packages: ${missing[*]}; install them as root (apt-get install ${missing[*]})" >&2
+            return 1
+        fi
+    fi
+    echo "installing Debian packages: ${missing[*]}" >&2
+    "${as_root[@]}" apt-get update -qq
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}

@@ -171,10 +171,12 @@ async def _start_demo(node, creds: dict[str, str], base: str):
     runner = AgentRunner(handle_call, agent_id=AGENT_ID, max_sessions=20, api_key=creds["api_key"], base_url=base)
     asyncio.create_task(runner.run(), name="demo-runner")
     await asyncio.wait_for(runner.registered.wait(), 10)
+    node.demo_pipe = (creds["project_id"], pipe.pipe_id)
     return runner, [
         "",
         f"  Demo agent: {AGENT_ID} is running; pipe {pipe.pipe_id} ('{pipe.name}').",
-        '  Talk to it: POST /v1/sessions/token {"pipe_id": ...}, then open',
+        f"  Talk to it in a browser on this machine: {base}/demo",
+        '  Or from code: POST /v1/sessions/token {"pipe_id": ...}, then open',
         f"    {base.replace('http', 'ws', 1)}/v1/pipes/{pipe.pipe_id}/connect?token=<token>",
         '  and send {"type": "user.text", "text": "my name is Ada"}.',
     ]

@@ -93,6 +93,38 @@ async def test_audio_before_start_and_bad_rates_get_clear_errors(stack):
     await task
 
 
+async def test_a_greeting_said_before_audio_started_is_spoken_once_it_has(stack):
+    async def agent(ctx: CallContext) -> None:
+        await ctx.session.say("Hello, thanks for calling.")
+        await ctx.session.run()
+
+    runner = AgentRunner(agent, agent_id="greeter", api_key=stack.api_key, base_url=stack.url)
+    task = asyncio.create_task(runner.run())
+    await on_board(stack, "greeter")
+    ws, client = await open_call(stack, "greeter")
+    await client.next("agent.say")  # the greeting came before the client asked for audio
+    await ws.send(json.dumps({"type": "audio.start"}))
+    await client.next("audio.started", timeout=30)
+    audio = bytearray()
+    async with asyncio.timeout(15):
+        while len(audio) < 32000:  # a second of it
+            message = await ws.recv()
+            if isinstance(message, bytes):
+                audio.extend(message)
+    while True:
+        try:
+            message = await asyncio.wait_for(ws.recv(), 1.0)
+        except TimeoutError:
+            break
+        if isinstance(message, bytes):
+            audio.extend(message)
+    heard = PocketsphinxSTTService()._decode(bytes(audio) + bytes(16000))
+    assert words_right(heard, "hello thanks for calling") >= 0.5, heard
+    await ws.close()
+    await runner.shutdown()
+    await task
+
+
 class Storyteller:
     """A long first reply, streamed a sentence at a time; nothing to say afterwards."""
 

@@ -1,4 +1,6 @@
-"""Door 1: clients (browsers, apps, chat channels) at ``/v1/pipes/{pipe_id}/connect?token=...``.
+"""Door 1: clients (browsers, apps, chat channels) at ``/v1/pipes/{pipe_id}/connect?token=...``,
+or at ``/v1/sessions/connect?token=...``, where the pipe is the one the token was issued for
+(what the web SDK uses: it needs only the token).
 
 JSON frames carry control and text; binary frames carry audio (see client_audio):
 after ``{"type": "audio.start", "input_sample_rate": 16000, "output_sample_rate": N}``
@@ -32,6 +34,15 @@ from bus_contracts.voice_profiles import DEFAULT_PROFILE_ID, get_profile
 
 @websocket("/v1/pipes/{pipe_id:str}/connect")
 async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep) -> None:
+    await _serve(socket, pipe_id, node)
+
+
+@websocket("/v1/sessions/connect")
+async def token_socket(socket: WebSocket, node: NodeDep) -> None:
+    await _serve(socket, None, node)
+
+
+async def _serve(socket: WebSocket, pipe_id: str | None, node) -> None:
     await socket.accept()
     if node.draining:  # before redeeming: the token stays good for another node
         await socket.close(code=1013, reason="this node is shutting down; connect again")
@@ -40,6 +51,7 @@ async def client_socket(socket: WebSocket, pipe_id: FromPath[str], node: NodeDep
     if claims is None:
         await socket.close(code=4003, reason="invalid, used or expired session token")
         return
+    pipe_id = claims.pipe_id
     pipe = await node.reads.pipe(claims.project_id, pipe_id)
     if pipe is None:
         await socket.close(code=4004, reason="pipe not found")

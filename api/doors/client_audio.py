@@ -22,6 +22,12 @@ INPUT_RATES = (16000,)
 OUTPUT_RATES = (8000, 16000, 22050, 24000, 48000)
 
 
+#: The frames that carry the agent's words, and how many are kept for a session whose
+#: audio has not started yet.
+SPOKEN = ("agent.delta", "agent.reply", "agent.say", "agent.filler")
+MAX_UNSPOKEN = 200
+
+
 class AudioRefused(ValueError):
     pass
 
@@ -49,6 +55,9 @@ class ClientAudio:
         self._muted = False
         #: What the caller has heard of the latest reply, sentence by sentence.
         self._heard: list[str] = []
+        #: What the agent said before audio started (a greeting usually beats the
+        #: pipeline's start): spoken once it has. Bounded, for text-only sessions.
+        self._unspoken: list[dict[str, Any]] = []
 
     async def start(self, frame: dict[str, Any]) -> dict[str, Any]:
         """Build and start the pipeline; the ``audio.started`` frame to answer with."""
@@ -84,6 +93,9 @@ class ClientAudio:
             tts=providers.TTS_BUILDERS[tts_ref.provider](tts_ref),
         )
         await self.speech.start()
+        unspoken, self._unspoken = self._unspoken, []
+        for said in unspoken:
+            await self.relay(said)
         return {"type": "audio.started", "input_sample_rate": in_rate, "output_sample_rate": out_rate,
                 "encoding": "pcm_s16le", "channels": 1}  # fmt: skip
 
@@ -97,6 +109,8 @@ class ClientAudio:
     async def relay(self, frame: dict[str, Any]) -> None:
         """What the call session told the client, spoken where it is the agent talking."""
         if self.speech is None:
+            if frame.get("type") in SPOKEN and len(self._unspoken) < MAX_UNSPOKEN:
+                self._unspoken.append(frame)
             return
         match frame.get("type"):
             case "agent.delta":
