@@ -1,11 +1,11 @@
 """From a voice profile's chains to running Pipecat services, in failover order.
 
 A provider is skipped at session start, with the reason, when it cannot start here:
-a cloud provider without its API key (from the environment), one this build has no
-service for yet, an offline one whose model is missing. The first that
-can start serves the session; every skip is reported (an event on the call and a
-warning to the client), so a cloud-first profile on a machine with no keys and no
-network still speaks, with the local providers.
+a cloud provider without its API key (from the environment), an offline one whose
+model or program is missing. The first that can start serves the session and the others
+stand by (speech.failover) to take over if it fails mid-call; every skip and switch is
+reported (an event on the call and a warning to the client), so a cloud-first profile
+on a machine with no keys and no network still speaks, with the local providers.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from pipecat.services.tts_service import TTSService
 
 from bus_contracts.voice_profiles import ProviderRef
 
-#: The environment variable holding each cloud provider's key.
+#: The environment variable holding each cloud provider's key, and the one that may
+#: point it elsewhere (a regional endpoint, a proxy, or a test's fake).
 API_KEYS = {"deepgram": "DEEPGRAM_API_KEY", "cartesia": "CARTESIA_API_KEY", "elevenlabs": "ELEVENLABS_API_KEY"}
+URLS = {"deepgram": "UNPOD_DEEPGRAM_URL", "cartesia": "UNPOD_CARTESIA_URL", "elevenlabs": "UNPOD_ELEVENLABS_URL"}
 
 
 @dataclass(frozen=True)
@@ -32,13 +34,17 @@ class Skipped:
 
 def unavailable(ref: ProviderRef, env: Mapping[str, str]) -> str | None:
     """Why ``ref`` cannot start here, or None if it can."""
+    if ref.provider not in STT_BUILDERS and ref.provider not in TTS_BUILDERS:
+        return f"unknown provider {ref.provider!r}"
     if ref.provider in API_KEYS and not env.get(API_KEYS[ref.provider]):
         return f"no {API_KEYS[ref.provider]} in the environment"
-    if ref.provider not in STT_BUILDERS and ref.provider not in TTS_BUILDERS:
-        known = ref.provider in API_KEYS or ref.provider == "espeak-ng"
-        return "not wired in this build yet" if known else f"unknown provider {ref.provider!r}"
     if ref.provider == "pocketsphinx" and importlib.util.find_spec("pocketsphinx") is None:
         return "pocketsphinx is not installed"
+    if ref.provider == "espeak-ng":
+        from speech.espeak_tts import executable
+
+        if executable() is None:
+            return "espeak-ng is not installed (Debian package espeak-ng)"
     if ref.provider == "piper":
         from speech.piper_tts import DEFAULT_VOICE, voice_path
 
@@ -49,31 +55,77 @@ def unavailable(ref: ProviderRef, env: Mapping[str, str]) -> str | None:
     return None
 
 
-def choose(
+def usable(
     chain: tuple[ProviderRef, ...], env: Mapping[str, str] | None = None
-) -> tuple[ProviderRef | None, list[Skipped]]:
-    """The first provider of ``chain`` that can start here, and those skipped before it."""
+) -> tuple[list[ProviderRef], list[Skipped]]:
+    """The providers of ``chain`` that can start here, in order, and those that cannot."""
     env = os.environ if env is None else env
+    ready: list[ProviderRef] = []
     skipped: list[Skipped] = []
     for ref in chain:
         reason = unavailable(ref, env)
         if reason is None:
-            return ref, skipped
-        skipped.append(Skipped(ref.provider, reason))
-    return None, skipped
+            ready.append(ref)
+        else:
+            skipped.append(Skipped(ref.provider, reason))
+    return ready, skipped
 
 
-def _pocketsphinx(ref: ProviderRef) -> STTService:
+def _given(**settings: str | None) -> dict[str, str]:
+    """Only the settings the profile names: the rest keep the service's defaults."""
+    return {k: v for k, v in settings.items() if v is not None}
+
+
+def _pocketsphinx(ref: ProviderRef, env: Mapping[str, str]) -> STTService:
     from speech.pocketsphinx_stt import PocketsphinxSTTService
 
     return PocketsphinxSTTService()
 
 
-def _piper(ref: ProviderRef) -> TTSService:
+def _deepgram(ref: ProviderRef, env: Mapping[str, str]) -> STTService:
+    from pipecat.services.deepgram.stt import DeepgramSTTService
+
+    settings = DeepgramSTTService.Settings(**_given(model=ref.model))
+    return DeepgramSTTService(
+        api_key=env[API_KEYS["deepgram"]], base_url=env.get(URLS["deepgram"], ""), settings=settings
+    )
+
+
+def _piper(ref: ProviderRef, env: Mapping[str, str]) -> TTSService:
     from speech.piper_tts import DEFAULT_VOICE, LocalPiperTTSService
 
     return LocalPiperTTSService(voice=ref.voice or DEFAULT_VOICE)
 
 
-STT_BUILDERS: dict[str, Callable[[ProviderRef], STTService]] = {"pocketsphinx": _pocketsphinx}
-TTS_BUILDERS: dict[str, Callable[[ProviderRef], TTSService]] = {"piper": _piper}
+def _espeak(ref: ProviderRef, env: Mapping[str, str]) -> TTSService:
+    from speech.espeak_tts import DEFAULT_VOICE, EspeakTTSService
+
+    return EspeakTTSService(voice=ref.voice or DEFAULT_VOICE)
+
+
+def _cartesia(ref: ProviderRef, env: Mapping[str, str]) -> TTSService:
+    from pipecat.services.cartesia.tts import CartesiaTTSService
+
+    url = env.get(URLS["cartesia"]) or "wss://api.cartesia.ai/tts/websocket"
+    settings = CartesiaTTSService.Settings(**_given(voice=ref.voice, model=ref.model))
+    return CartesiaTTSService(api_key=env[API_KEYS["cartesia"]], url=url, settings=settings)
+
+
+def _elevenlabs(ref: ProviderRef, env: Mapping[str, str]) -> TTSService:
+    from pipecat.services.elevenlabs.tts import ElevenLabsTTSService
+
+    url = env.get(URLS["elevenlabs"]) or "wss://api.elevenlabs.io"
+    settings = ElevenLabsTTSService.Settings(**_given(voice=ref.voice, model=ref.model))
+    return ElevenLabsTTSService(api_key=env[API_KEYS["elevenlabs"]], url=url, settings=settings)
+
+
+STT_BUILDERS: dict[str, Callable[[ProviderRef, Mapping[str, str]], STTService]] = {
+    "deepgram": _deepgram,
+    "pocketsphinx": _pocketsphinx,
+}
+TTS_BUILDERS: dict[str, Callable[[ProviderRef, Mapping[str, str]], TTSService]] = {
+    "cartesia": _cartesia,
+    "elevenlabs": _elevenlabs,
+    "piper": _piper,
+    "espeak-ng": _espeak,
+}

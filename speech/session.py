@@ -19,8 +19,7 @@ from pipecat.frames.frames import LLMFullResponseEndFrame, LLMTextFrame, TTSSpea
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.audio.vad_processor import VADProcessor
-from pipecat.services.stt_service import STTService
-from pipecat.services.tts_service import TTSService
+from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.transports.base_transport import TransportParams
 from pipecat.workers.runner import WorkerRunner
 
@@ -43,8 +42,8 @@ class SpeechSession:
         on_turn: Callable[[str], Awaitable[None]],
         on_barge_in: Callable[[], Awaitable[None]],
         on_played: Callable[[str], None],
-        stt: STTService,
-        tts: TTSService,
+        stt: FrameProcessor,
+        tts: FrameProcessor,
         min_speech_s: float = DEFAULT_MIN_SPEECH_S,
     ) -> None:
         params = TransportParams(

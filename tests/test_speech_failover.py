@@ -10,6 +10,8 @@ from websockets.asyncio.client import connect
 
 from bus_contracts.voice_profiles import ProviderRef, get_profile
 from speech import providers
+from speech.pocketsphinx_stt import PocketsphinxSTTService
+from tests.fake_cloud import FakeCartesia, FakeDeepgram, tone_share
 from tests.speech_audio import chunks, silence, speech
 from tests.test_conversation import Client
 from tests.test_runner_sdk import on_board
@@ -17,18 +19,18 @@ from tests.test_speech_stt import words_right
 from unpod import AgentRunner, AsyncClient, CallContext
 
 
-def test_the_first_provider_that_can_start_here_serves():
+def test_the_providers_that_can_start_here_serve_in_order():
     profile = get_profile("vp_en_male_std")
-    chosen, skipped = providers.choose(profile.stt_failover, env={})
-    assert chosen.provider == "pocketsphinx"
+    ready, skipped = providers.usable(profile.stt_failover, env={})
+    assert [r.provider for r in ready] == ["pocketsphinx"]
     assert skipped == [providers.Skipped("deepgram", "no DEEPGRAM_API_KEY in the environment")]
-    chosen, skipped = providers.choose(profile.tts_failover, env={})
-    assert chosen.provider == "piper" and [s.provider for s in skipped] == ["cartesia", "elevenlabs"]
-    # A key alone is not enough: the provider's service must be there too.
-    chosen, skipped = providers.choose(profile.stt_failover, env={"DEEPGRAM_API_KEY": "dg-test"})
-    assert chosen.provider == "pocketsphinx" and "no DEEPGRAM_API_KEY" not in skipped[0].reason
-    assert providers.choose((ProviderRef(provider="nonesuch"),), env={}) == (
-        None,
+    ready, skipped = providers.usable(profile.tts_failover, env={})
+    assert [r.provider for r in ready] == ["piper", "espeak-ng"]
+    assert [s.provider for s in skipped] == ["cartesia", "elevenlabs"]
+    ready, skipped = providers.usable(profile.stt_failover, env={"DEEPGRAM_API_KEY": "dg-test"})
+    assert [r.provider for r in ready] == ["deepgram", "pocketsphinx"] and skipped == []
+    assert providers.usable((ProviderRef(provider="nonesuch"),), env={}) == (
+        [],
         [providers.Skipped("nonesuch", "unknown provider 'nonesuch'")],
     )
 
@@ -69,3 +71,82 @@ async def test_a_cloud_first_profile_speaks_offline_and_says_so(stack):
     assert heard == [turn["text"]]
     await runner.shutdown()
     await task
+
+
+async def test_cloud_providers_serve_and_a_crash_mid_call_hands_over_without_dropping_it(stack, monkeypatch):
+    """Deepgram and Cartesia (fakes speaking their real protocols) serve the first turn;
+    both then die; the next turn is heard by PocketSphinx and answered by Piper, on the
+    same call, and each switch is an event and a warning."""
+    async with FakeDeepgram() as deepgram, FakeCartesia() as cartesia:
+        monkeypatch.setenv("DEEPGRAM_API_KEY", "dg-key")
+        monkeypatch.setenv("UNPOD_DEEPGRAM_URL", deepgram.url)
+        monkeypatch.setenv("CARTESIA_API_KEY", "ca-key")
+        monkeypatch.setenv("UNPOD_CARTESIA_URL", f"{cartesia.url}/tts/websocket")
+        monkeypatch.delenv("ELEVENLABS_API_KEY", raising=False)
+        heard: list[str] = []
+
+        async def agent(ctx: CallContext) -> None:
+            ctx.session.dialog_machine = Echo()
+            ctx.session.on("user_turn", heard.append)
+            await ctx.session.run()
+
+        runner = AgentRunner(agent, agent_id="cloud-echo", api_key=stack.api_key, base_url=stack.url)
+        task = asyncio.create_task(runner.run())
+        await on_board(stack, "cloud-echo")
+        async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+            pipe = await c.pipes.create(name="Cloud", agent_id="cloud-echo", voice_profile="vp_en_male_std")
+            token = await c.sessions.create_token(pipe.pipe_id)
+        async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+            client = Client(ws)
+            call_id = (await client.next("session.started"))["call_id"]
+            await client.state("listening")
+            await ws.send(json.dumps({"type": "audio.start"}))
+            skipped = await client.next("error", timeout=30)
+            assert skipped["message"].startswith("elevenlabs:")  # no key: the only provider skipped
+            await client.next("audio.started", timeout=30)
+            assert deepgram.connections and deepgram.connections[0][1] == "Token dg-key"
+            assert cartesia.connections and cartesia.connections[0][1] == "ca-key"
+
+            first, reply_audio = await spoken_turn(ws, client, "what is the weather like in boston today")
+            assert deepgram.transcripts == [first["text"]]  # the fake cloud STT heard it
+            assert words_right(first["text"], "what is the weather like in boston today") >= 0.7
+            assert cartesia.spoken and tone_share(reply_audio, 16000) > 0.9  # the fake cloud voice spoke
+
+            await deepgram.crash()
+            await cartesia.crash()
+            switches = [await client.next("error", timeout=30) for _ in range(2)]
+            assert {(w["severity"], w["source"], w["code"]) for w in switches} == {
+                ("warn", "stt", "provider_failover"),
+                ("warn", "tts", "provider_failover"),
+            }
+            messages = sorted(w["message"] for w in switches)
+            assert messages[0].startswith("cartesia: failed mid-call") and "piper took over" in messages[0]
+            assert messages[1].startswith("deepgram: failed mid-call") and "pocketsphinx took over" in messages[1]
+
+            second, reply_audio = await spoken_turn(ws, client, "please book a table for two at seven")
+            assert words_right(second["text"], "please book a table for two at seven") >= 0.6
+            assert tone_share(reply_audio, 16000) < 0.2  # not the fake's tone: Piper's voice
+            spoken_back = PocketsphinxSTTService()._decode(reply_audio + bytes(16000))
+            assert words_right(spoken_back, "you said please book a table") >= 0.5, spoken_back
+            await ws.send(json.dumps({"type": "hangup"}))
+            assert (await client.next("session.ended"))["reason"] == "hangup"  # ended by the caller, not a crash
+        assert heard == [first["text"], second["text"]]
+        records = await stack.node.store.read_subject("call", call_id)
+        skips = [(r.event.kind, r.event.provider) for r in records if r.envelope.type == "call.provider_skipped"]
+        assert skips[0] == ("tts", "elevenlabs") and sorted(skips[1:]) == [("stt", "deepgram"), ("tts", "cartesia")]
+        await runner.shutdown()
+        await task
+
+
+class Echo:
+    async def stream(self, text: str):
+        yield f"You said {text}."
+
+
+async def spoken_turn(ws, client: Client, said: str) -> tuple[dict, bytes]:
+    """Speak ``said``; the caller's turn as transcribed, and all the reply's audio."""
+    for chunk in chunks(silence(0.3) + speech(said) + silence(1.2)):
+        await ws.send(chunk)
+    turn = await client.next("user.turn", timeout=30)
+    await client.next("agent.reply", timeout=30)
+    return turn, await client.audio_until_quiet()

@@ -3,10 +3,11 @@ says comes back through PocketSphinx as the same words."""
 
 from __future__ import annotations
 
-from pipecat.frames.frames import TTSAudioRawFrame, TTSSpeakFrame
+from pipecat.frames.frames import ErrorFrame, TTSAudioRawFrame, TTSSpeakFrame
 from pipecat.pipeline.worker import PipelineParams
 from pipecat.tests.utils import run_test
 
+from speech.espeak_tts import EspeakTTSService
 from speech.piper_tts import LocalPiperTTSService
 from speech.pocketsphinx_stt import PocketsphinxSTTService
 from tests.test_speech_stt import words_right
@@ -26,3 +27,20 @@ async def test_piper_speaks_offline_at_the_output_rate_and_is_understood():
     assert 1.5 < len(pcm) / 32000 < 6  # seconds of speech
     heard = PocketsphinxSTTService()._decode(pcm + bytes(16000))
     assert words_right(heard, text) >= 0.7, heard  # Piper varies its delivery; STT may miss a word or two
+
+
+async def test_espeak_the_last_resort_speaks_and_is_understood():
+    text = "what is the weather like in boston today"
+    down, up = await run_test(
+        EspeakTTSService(),
+        frames_to_send=[TTSSpeakFrame(text)],
+        pipeline_params=PipelineParams(audio_out_sample_rate=16000),
+        start_timeout=10,
+    )
+    assert not [f for f in up if isinstance(f, ErrorFrame)]
+    audio = [f for f in down if isinstance(f, TTSAudioRawFrame)]
+    assert audio and {f.sample_rate for f in audio} == {16000}  # resampled from espeak's 22.05 kHz
+    pcm = b"".join(f.audio for f in audio)
+    assert 1.5 < len(pcm) / 32000 < 6
+    heard = PocketsphinxSTTService()._decode(pcm + bytes(16000))
+    assert words_right(heard, text) >= 0.6, heard  # robotic, but intelligible

@@ -9,6 +9,8 @@ the rest, ``agent.say`` speaks at once.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -70,16 +72,22 @@ class ClientAudio:
         if out_rate not in OUTPUT_RATES:
             raise AudioRefused(f"output_sample_rate must be one of {list(OUTPUT_RATES)}")
         from speech import providers  # Pipecat loads only for audio sessions
+        from speech.failover import failover_chain
         from speech.session import SpeechSession
 
-        stt_ref, stt_skipped = providers.choose(self._profile.stt_failover)
-        tts_ref, tts_skipped = providers.choose(self._profile.tts_failover)
-        for kind, skipped in (("stt", stt_skipped), ("tts", tts_skipped)):
+        chains = {}
+        for kind, chain, builders in (
+            ("stt", self._profile.stt_failover, providers.STT_BUILDERS),
+            ("tts", self._profile.tts_failover, providers.TTS_BUILDERS),
+        ):
+            ready, skipped = providers.usable(chain)
             for skip in skipped:
                 await self._on_skip(kind, skip.provider, skip.reason)
-        if stt_ref is None or tts_ref is None:
-            missing = "speech-to-text" if stt_ref is None else "text-to-speech"
-            raise AudioRefused(f"no {missing} provider of voice profile {self._profile.profile_id} can start here")
+            if not ready:
+                what = "speech-to-text" if kind == "stt" else "text-to-speech"
+                raise AudioRefused(f"no {what} provider of voice profile {self._profile.profile_id} can start here")
+            services = [(ref.provider, builders[ref.provider](ref, os.environ)) for ref in ready]
+            chains[kind] = failover_chain(services, functools.partial(self._switched, kind))
 
         self.speech = SpeechSession(
             in_rate=in_rate,
@@ -89,8 +97,8 @@ class ClientAudio:
             on_turn=self._on_turn,
             on_barge_in=self._barged_in,
             on_played=self._heard.append,
-            stt=providers.STT_BUILDERS[stt_ref.provider](stt_ref),
-            tts=providers.TTS_BUILDERS[tts_ref.provider](tts_ref),
+            stt=chains["stt"],
+            tts=chains["tts"],
         )
         await self.speech.start()
         unspoken, self._unspoken = self._unspoken, []
@@ -125,6 +133,9 @@ class ClientAudio:
                     await self.speech.agent_done()
             case "agent.say" | "agent.filler":
                 await self.speech.say(frame["text"])
+
+    async def _switched(self, kind: str, failed: str, serving: str, why: str) -> None:
+        await self._on_skip(kind, failed, f"failed mid-call ({why}); {serving} took over")
 
     async def _barged_in(self) -> None:
         self._muted = self._reply_open
