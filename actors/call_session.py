@@ -176,12 +176,13 @@ class CallSession:
             self._fill = asyncio.create_task(self._client({"type": "agent.filler", "turn": turn, "text": self.filler}))
 
     async def provider_skipped(self, kind: Literal["stt", "tts"], provider: str, reason: str) -> None:
-        """A speech provider could not serve the call; the next in the profile's order does."""
+        """A speech provider could not start, or failed mid-call; the next in the profile's
+        order serves (``reason`` says which)."""
         await self.calls.execute(
             self.call_id, k.RecordProviderSkip(project_id=self.project_id, kind=kind, provider=provider, reason=reason)
         )
         await self._client({"type": "error", "severity": "warn", "source": kind, "code": "provider_failover",
-                            "message": f"{provider}: {reason}; using the next provider"})  # fmt: skip
+                            "message": f"{provider}: {reason}"})  # fmt: skip
 
     async def barge_in(self, heard_prefix: str) -> None:
         """The caller talked over the agent (the speech layer has stopped the audio):

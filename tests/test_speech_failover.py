@@ -11,7 +11,7 @@ from websockets.asyncio.client import connect
 from bus_contracts.voice_profiles import ProviderRef, get_profile
 from speech import providers
 from speech.pocketsphinx_stt import PocketsphinxSTTService
-from tests.fake_cloud import FakeCartesia, FakeDeepgram, tone_share
+from tests.fake_cloud import FakeCartesia, FakeDeepgram, FakeElevenLabs, tone_share
 from tests.speech_audio import chunks, silence, speech
 from tests.test_conversation import Client
 from tests.test_runner_sdk import on_board
@@ -75,14 +75,16 @@ async def test_a_cloud_first_profile_speaks_offline_and_says_so(stack):
 
 async def test_cloud_providers_serve_and_a_crash_mid_call_hands_over_without_dropping_it(stack, monkeypatch):
     """Deepgram and Cartesia (fakes speaking their real protocols) serve the first turn;
-    both then die; the next turn is heard by PocketSphinx and answered by Piper, on the
-    same call, and each switch is an event and a warning."""
-    async with FakeDeepgram() as deepgram, FakeCartesia() as cartesia:
+    both die; ElevenLabs answers the next, then dies too; the last turn is heard by
+    PocketSphinx and answered by Piper, on the same call. Each switch is an event and a
+    warning."""
+    async with FakeDeepgram() as deepgram, FakeCartesia() as cartesia, FakeElevenLabs() as elevenlabs:
         monkeypatch.setenv("DEEPGRAM_API_KEY", "dg-key")
         monkeypatch.setenv("UNPOD_DEEPGRAM_URL", deepgram.url)
         monkeypatch.setenv("CARTESIA_API_KEY", "ca-key")
         monkeypatch.setenv("UNPOD_CARTESIA_URL", f"{cartesia.url}/tts/websocket")
-        monkeypatch.delenv("ELEVENLABS_API_KEY", raising=False)
+        monkeypatch.setenv("ELEVENLABS_API_KEY", "el-key")
+        monkeypatch.setenv("UNPOD_ELEVENLABS_URL", elevenlabs.url)
         heard: list[str] = []
 
         async def agent(ctx: CallContext) -> None:
@@ -101,39 +103,45 @@ async def test_cloud_providers_serve_and_a_crash_mid_call_hands_over_without_dro
             call_id = (await client.next("session.started"))["call_id"]
             await client.state("listening")
             await ws.send(json.dumps({"type": "audio.start"}))
-            skipped = await client.next("error", timeout=30)
-            assert skipped["message"].startswith("elevenlabs:")  # no key: the only provider skipped
             await client.next("audio.started", timeout=30)
-            assert deepgram.connections and deepgram.connections[0][1] == "Token dg-key"
-            assert cartesia.connections and cartesia.connections[0][1] == "ca-key"
+            assert deepgram.connections[0][1] == "Token dg-key"  # the keys reached the providers
+            assert cartesia.connections[0][1] == "ca-key" and elevenlabs.connections[0][1] == "el-key"
 
             first, reply_audio = await spoken_turn(ws, client, "what is the weather like in boston today")
             assert deepgram.transcripts == [first["text"]]  # the fake cloud STT heard it
             assert words_right(first["text"], "what is the weather like in boston today") >= 0.7
-            assert cartesia.spoken and tone_share(reply_audio, 16000) > 0.9  # the fake cloud voice spoke
+            assert cartesia.spoken and not elevenlabs.spoken and tone_share(reply_audio, 16000) > 0.9
 
             await deepgram.crash()
             await cartesia.crash()
-            switches = [await client.next("error", timeout=30) for _ in range(2)]
-            assert {(w["severity"], w["source"], w["code"]) for w in switches} == {
+            switches = sorted([(await client.next("error", timeout=30)) for _ in range(2)], key=lambda w: w["source"])
+            assert [(w["severity"], w["source"], w["code"]) for w in switches] == [
                 ("warn", "stt", "provider_failover"),
                 ("warn", "tts", "provider_failover"),
-            }
-            messages = sorted(w["message"] for w in switches)
-            assert messages[0].startswith("cartesia: failed mid-call") and "piper took over" in messages[0]
-            assert messages[1].startswith("deepgram: failed mid-call") and "pocketsphinx took over" in messages[1]
+            ]
+            assert switches[0]["message"].startswith("deepgram: failed mid-call")
+            assert switches[0]["message"].endswith("; pocketsphinx took over")
+            assert switches[1]["message"].startswith("cartesia: failed mid-call")
+            assert switches[1]["message"].endswith("; elevenlabs took over")
 
             second, reply_audio = await spoken_turn(ws, client, "please book a table for two at seven")
             assert words_right(second["text"], "please book a table for two at seven") >= 0.6
-            assert tone_share(reply_audio, 16000) < 0.2  # not the fake's tone: Piper's voice
+            assert elevenlabs.spoken and tone_share(reply_audio, 16000) > 0.9
+
+            await elevenlabs.crash()
+            last = await client.next("error", timeout=30)
+            assert last["message"].startswith("elevenlabs: failed mid-call")
+            assert last["message"].endswith("; piper took over")
+            third, reply_audio = await spoken_turn(ws, client, "what is the weather like in boston today")
+            assert tone_share(reply_audio, 16000) < 0.2  # not the fakes' tone: Piper's voice
             spoken_back = PocketsphinxSTTService()._decode(reply_audio + bytes(16000))
-            assert words_right(spoken_back, "you said please book a table") >= 0.5, spoken_back
+            assert words_right(spoken_back, "you said what is the weather like") >= 0.5, spoken_back
             await ws.send(json.dumps({"type": "hangup"}))
             assert (await client.next("session.ended"))["reason"] == "hangup"  # ended by the caller, not a crash
-        assert heard == [first["text"], second["text"]]
+        assert heard == [first["text"], second["text"], third["text"]]
         records = await stack.node.store.read_subject("call", call_id)
         skips = [(r.event.kind, r.event.provider) for r in records if r.envelope.type == "call.provider_skipped"]
-        assert skips[0] == ("tts", "elevenlabs") and sorted(skips[1:]) == [("stt", "deepgram"), ("tts", "cartesia")]
+        assert sorted(skips[:2]) == [("stt", "deepgram"), ("tts", "cartesia")] and skips[2:] == [("tts", "elevenlabs")]
         await runner.shutdown()
         await task
 

@@ -82,7 +82,7 @@ class ClientAudio:
         ):
             ready, skipped = providers.usable(chain)
             for skip in skipped:
-                await self._on_skip(kind, skip.provider, skip.reason)
+                await self._on_skip(kind, skip.provider, f"skipped: {skip.reason}")
             if not ready:
                 what = "speech-to-text" if kind == "stt" else "text-to-speech"
                 raise AudioRefused(f"no {what} provider of voice profile {self._profile.profile_id} can start here")
