@@ -16,7 +16,9 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
+
+import msgspec
 
 from actors.agent_endpoint import FALLBACK, AgentEndpoint, EndpointFailure
 from actors.deciders.call import CallState, unanswered_turns
@@ -29,6 +31,10 @@ from bus_contracts import frames as f
 
 log = logging.getLogger(__name__)
 ClientSend = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class SpeechSide(Protocol):
+    async def reply_done(self) -> float: ...
 
 
 class CallSession:
@@ -65,6 +71,11 @@ class CallSession:
         self.pending: list[f.UserText] = []
         self.filler: str | None = None
         self.recording_paused = False
+        #: The speech side (door 1 in voice mode): ``reply_done()`` speaks the rest of a
+        #: finished reply and gives the TTS's time to first byte for it.
+        self.speech: SpeechSide | None = None
+        #: The speech side's timings of each user turn not yet answered, by turn.
+        self._heard: dict[int, k.TurnTimings] = {}
         self.ended: str | None = None
         self._dispatch: asyncio.Task[None] | None = None
         self._recovery: asyncio.Task[None] | None = None
@@ -138,13 +149,16 @@ class CallSession:
 
     # --- client side (door 1) ---
 
-    async def user_text(self, text: str) -> None:
+    async def user_text(self, text: str, heard: k.TurnTimings | None = None) -> None:
+        """A caller's turn; ``heard``: what the speech side measured of it (endpointing, STT)."""
         text = text.strip()
         if not text or self.ended:
             return
         async with self._lock:
             self.turn += 1
             turn = self.turn
+            if heard is not None:
+                self._heard[turn] = heard
             # The turn's place in the log is fixed now, so the agent gets the text
             # while it is appended: the caller waits for the agent, not for the log.
             # The caller hears of its turn first, so it never sees a reply before it.
@@ -394,6 +408,13 @@ class CallSession:
         timed = self.clock.end(self.replied)
         turn = timed.turn if timed.turn is not None else self.turn
         heard, self._heard_prefix = self._heard_prefix, None
+        timings = timed.timings
+        if timed.turn is not None:  # the speech stages of the turn this reply answers
+            spoken = self._heard.pop(turn, k.TurnTimings())
+            tts_ms = await self.speech.reply_done() if self.speech is not None else 0.0
+            timings = msgspec.structs.replace(
+                timings, endpointing_ms=spoken.endpointing_ms, stt_ms=spoken.stt_ms, tts_ttfb_ms=tts_ms
+            )
         if turn > 0:
             await self.calls.execute(
                 self.call_id,
@@ -403,13 +424,13 @@ class CallSession:
                     text=text,
                     interrupted=heard is not None,
                     heard_prefix=heard,
-                    timings=timed.timings,
+                    timings=timings,
                 ),
             )
             self.replied = max(self.replied, turn)
-        await self._client({"type": "agent.reply", "turn": turn, "text": text, "timings": _timings(timed.timings)})
+        await self._client({"type": "agent.reply", "turn": turn, "text": text, "timings": _timings(timings)})
         if timed.turn is not None:
-            await self._send_metrics(turn, timed.timings)
+            await self._send_metrics(turn, timings)
 
     async def _send_metrics(self, turn: int, t: k.TurnTimings) -> None:
         """What the runner learns of each turn: its stage timings, then the call so far.
@@ -419,6 +440,8 @@ class CallSession:
                 call_id=self.call_id,
                 turn_id=turn,
                 ttfa_ms=t.agent_ttft_ms,
+                asr_ms=t.stt_ms or None,
+                tts_ttfb_ms=t.tts_ttfb_ms or None,
                 llm_ttft_ms=t.agent_ttft_ms,
                 llm_call_count=1,
                 llm_total_ms=t.agent_total_ms,
@@ -457,4 +480,9 @@ class CallSession:
 
 
 def _timings(t: k.TurnTimings) -> dict[str, float]:
-    return {"agent_ttft_ms": t.agent_ttft_ms, "agent_total_ms": t.agent_total_ms}
+    """A reply's timings for the client: the agent's, and the speech stages that ran."""
+    timings = {"agent_ttft_ms": t.agent_ttft_ms, "agent_total_ms": t.agent_total_ms}
+    for stage in ("endpointing_ms", "stt_ms", "tts_ttfb_ms"):
+        if value := getattr(t, stage):
+            timings[stage] = value
+    return timings

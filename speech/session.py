@@ -1,7 +1,7 @@
 """One caller's audio session: a Pipecat pipeline on the node holding the socket.
 
-    door in -> Silero VAD -> barge-in -> STT -> transcript to the call -> TTS -> door out
-    -> what was played
+    door in -> Silero VAD -> barge-in -> STT -> transcript to the call -> TTS
+    -> TTS timing -> door out -> what was played
 
 The call session (actors.call_session) stays the brain's connector: it turns each
 transcript into a turn for the runner, and the agent's streamed words come back
@@ -24,9 +24,10 @@ from pipecat.transports.base_transport import TransportParams
 from pipecat.workers.runner import WorkerRunner
 
 from speech.barge_in import DEFAULT_MIN_SPEECH_S, BargeIn
-from speech.call_bridge import TranscriptToCall
+from speech.call_bridge import OnTurn, TranscriptToCall
 from speech.door_transport import DoorTransport, SendBytes, SendJson
 from speech.played_text import PlayedText
+from speech.turn_timing import TTSOutTiming
 
 START_TIMEOUT_S = 15.0
 
@@ -39,9 +40,10 @@ class SpeechSession:
         out_rate: int,
         send_bytes: SendBytes,
         send_json: SendJson,
-        on_turn: Callable[[str], Awaitable[None]],
+        on_turn: OnTurn,
         on_barge_in: Callable[[], Awaitable[None]],
         on_played: Callable[[str], None],
+        on_tts_audio: Callable[[], None],
         stt: FrameProcessor,
         tts: FrameProcessor,
         min_speech_s: float = DEFAULT_MIN_SPEECH_S,
@@ -61,6 +63,7 @@ class SpeechSession:
                 stt,
                 TranscriptToCall(on_turn),
                 tts,
+                TTSOutTiming(on_tts_audio),
                 self.transport.output(),
                 PlayedText(on_played),
             ]

@@ -121,3 +121,26 @@ async def test_the_runner_sdks_http_adapter_streams_the_reply_and_its_usage(endp
         assert adapter.last_usage is None  # a failed turn reports nothing spent
     finally:
         await adapter.aclose()
+
+
+async def test_an_endpoint_reply_is_spoken_in_a_voice_session(stack, endpoint):
+    """An HTTP endpoint answers in one piece (no stream): the whole reply is spoken."""
+    from speech.pocketsphinx_stt import PocketsphinxSTTService
+    from tests.speech_audio import chunks, silence, speech
+    from tests.test_speech_stt import words_right
+
+    async with stack.http() as http:
+        pipe = (await http.post("/v1/pipes", json={"name": "Voice hook", "agent_endpoint": endpoint})).json()
+        token = (await http.post("/v1/sessions/token", json={"pipe_id": pipe["pipe_id"]})).json()
+    async with connect(f"{stack.ws_url}/v1/pipes/{pipe['pipe_id']}/connect?token={token['token']}") as ws:
+        client = Client(ws)
+        await ws.send(json.dumps({"type": "audio.start"}))
+        await client.next("audio.started", timeout=30)
+        for chunk in chunks(silence(0.3) + speech("book a table") + silence(1.2)):
+            await ws.send(chunk)
+        turn = await client.next("user.turn", timeout=30)
+        reply = await client.next("agent.reply", timeout=10)
+        assert reply["text"] == f"Sure: {turn['text']} (turn 1)"
+        audio = await client.audio_until_quiet()
+        heard = PocketsphinxSTTService()._decode(audio + bytes(16000))
+        assert words_right(heard, "sure book a table turn one") >= 0.5, heard

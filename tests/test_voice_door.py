@@ -23,16 +23,19 @@ class Echo:
 
 async def test_a_spoken_turn_reaches_the_runner_and_the_reply_comes_back_as_audio(stack):
     heard_by_runner: list[str] = []
+    runner_metrics: list[dict] = []
 
     async def agent(ctx: CallContext) -> None:
         ctx.session.dialog_machine = Echo()
         ctx.session.on("user_turn", heard_by_runner.append)
+        ctx.session.on("turn_metrics", runner_metrics.append)
         await ctx.session.run()
 
     runner = AgentRunner(agent, agent_id="voice-echo", max_sessions=2, api_key=stack.api_key, base_url=stack.url)
     task = asyncio.create_task(runner.run())
     await on_board(stack, "voice-echo")
     ws, client = await open_call(stack, "voice-echo")
+    call_id = (await client.next("session.started"))["call_id"]
     await client.state("listening")
     await ws.send(json.dumps({"type": "audio.start", "input_sample_rate": 16000, "output_sample_rate": 16000}))
     started = await client.next("audio.started", timeout=30)
@@ -64,6 +67,12 @@ async def test_a_spoken_turn_reaches_the_runner_and_the_reply_comes_back_as_audi
     assert heard_by_runner == [turn["text"]]  # the runner got the words, as text
     (reply,) = [f for f in frames if f["type"] == "agent.reply"]
     assert reply["text"] == f"You said {turn['text']}."
+    # Every stage of the turn was timed where it ran: endpointing is the VAD's wait for
+    # silence (Silero's stop_secs, 0.2 s), STT the decode after it, TTS its first byte.
+    timings = reply["timings"]
+    assert timings["endpointing_ms"] == 200.0
+    assert 0 < timings["stt_ms"] < 3000 and 0 < timings["tts_ttfb_ms"] < 3000, timings
+    assert 0 < timings["agent_ttft_ms"] <= timings["agent_total_ms"]
     seconds = len(audio) / 2 / 16000
     assert 1.0 < seconds < 8.0, seconds
     heard_back = PocketsphinxSTTService()._decode(bytes(audio) + bytes(16000))
@@ -72,6 +81,20 @@ async def test_a_spoken_turn_reaches_the_runner_and_the_reply_comes_back_as_audi
     await ws.send(json.dumps({"type": "hangup"}))
     await client.next("session.ended")
     await ws.close()
+    # The same timings are on the call's record, and the runner was told them.
+    records = await stack.node.store.read_subject("call", call_id)
+    (replied,) = [r.event for r in records if r.envelope.type == "call.agent_replied"]
+    assert (replied.timings.stt_ms, replied.timings.tts_ttfb_ms) == (timings["stt_ms"], timings["tts_ttfb_ms"])
+    assert runner_metrics and runner_metrics[0]["asr_ms"] == timings["stt_ms"]
+    assert runner_metrics[0]["tts_ttfb_ms"] == timings["tts_ttfb_ms"]
+    async with stack.http() as http:
+
+        async def metrics():
+            body = (await http.get(f"/v1/calls/{call_id}")).json()
+            return body["metrics"] if body["metrics"]["turns"] else None
+
+        m = await eventually(metrics)
+    assert (m["stt_p95_ms"], m["tts_p95_ms"]) == (timings["stt_ms"], timings["tts_ttfb_ms"])
     await runner.shutdown()
     await task
 

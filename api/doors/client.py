@@ -77,8 +77,8 @@ async def _serve(socket: WebSocket, pipe_id: str | None, node) -> None:
     async def send_json(frame: dict) -> None:
         await socket.send_json(frame)
 
-    async def caller_spoke(text: str) -> None:
-        await session.user_text(text)
+    async def caller_spoke(text: str, endpointing_ms: float, stt_ms: float) -> None:
+        await session.user_text(text, k.TurnTimings(endpointing_ms=endpointing_ms, stt_ms=stt_ms))
 
     async def caller_barged_in(heard_prefix: str) -> None:
         await session.barge_in(heard_prefix)
@@ -107,6 +107,7 @@ async def _serve(socket: WebSocket, pipe_id: str | None, node) -> None:
         forget,
         endpoint_timeout_s=node.settings.agent_endpoint_timeout_s,
     )
+    session.speech = audio  # timings of the speech stages, once audio has started
     node.sessions[call_id] = session
     await send({"type": "session.started", "session_id": call_id, "call_id": call_id})
     session.start()

@@ -9,8 +9,10 @@ the rest, ``agent.say`` speaks at once.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +30,10 @@ OUTPUT_RATES = (8000, 16000, 22050, 24000, 48000)
 #: audio has not started yet.
 SPOKEN = ("agent.delta", "agent.reply", "agent.say", "agent.filler")
 MAX_UNSPOKEN = 200
+#: How long the end of a reply waits for its first audio, to put the TTS's time to first
+#: byte on the call's record. Usually no wait: a streamed reply's first sentence was
+#: spoken while the rest arrived; a reply shorter than a sentence starts TTS only now.
+TTFB_WAIT_S = 2.0
 
 
 class AudioRefused(ValueError):
@@ -39,7 +45,7 @@ class ClientAudio:
         self,
         send_bytes: SendBytes,
         send_json: SendJson,
-        on_turn: Callable[[str], Awaitable[None]],
+        on_turn: Callable[[str, float, float], Awaitable[None]],
         on_barge_in: Callable[[str], Awaitable[None]],
         on_skip: Callable[[str, str, str], Awaitable[None]],
         profile: VoiceProfile,
@@ -60,6 +66,11 @@ class ClientAudio:
         #: What the agent said before audio started (a greeting usually beats the
         #: pipeline's start): spoken once it has. Bounded, for text-only sessions.
         self._unspoken: list[dict[str, Any]] = []
+        #: When the latest reply's first words went to TTS, and when its first audio came.
+        self._reply_at = 0.0
+        self._first_audio_at: float | None = None
+        self._first_audio = asyncio.Event()
+        self._finished_by_call = False
 
     async def start(self, frame: dict[str, Any]) -> dict[str, Any]:
         """Build and start the pipeline; the ``audio.started`` frame to answer with."""
@@ -97,6 +108,7 @@ class ClientAudio:
             on_turn=self._on_turn,
             on_barge_in=self._barged_in,
             on_played=self._heard.append,
+            on_tts_audio=self._tts_audio,
             stt=chains["stt"],
             tts=chains["tts"],
         )
@@ -123,16 +135,53 @@ class ClientAudio:
         match frame.get("type"):
             case "agent.delta":
                 if not self._reply_open:  # a new reply: nothing of it heard yet
-                    self._reply_open, self._muted = True, False
-                    self._heard.clear()
+                    self._begin_reply()
                 if not self._muted:
                     await self.speech.agent_text(frame["text"])
             case "agent.reply":
-                self._reply_open = False
-                if not self._muted:
-                    await self.speech.agent_done()
+                if self._reply_open:
+                    await self._finish_reply()
+                elif not self._finished_by_call and frame.get("text"):
+                    # A whole reply with no stream before it (an HTTP agent endpoint's).
+                    self._begin_reply()
+                    await self.speech.agent_text(frame["text"])
+                    await self._finish_reply()
+                self._finished_by_call = False
             case "agent.say" | "agent.filler":
                 await self.speech.say(frame["text"])
+
+    def _begin_reply(self) -> None:
+        self._reply_open, self._muted = True, False
+        self._heard.clear()
+        self._reply_at, self._first_audio_at = time.monotonic(), None
+        self._first_audio.clear()
+
+    async def _finish_reply(self) -> None:
+        if self._reply_open:
+            self._reply_open = False
+            if not self._muted:
+                await self.speech.agent_done()
+
+    async def reply_done(self, timeout_s: float = TTFB_WAIT_S) -> float:
+        """The agent's reply text is complete: speak the rest of it, and give the TTS's
+        time to first byte for it in ms (0 if it made no sound: cut off, or no audio)."""
+        if self.speech is None:
+            return 0.0
+        await self._finish_reply()
+        self._finished_by_call = True  # its agent.reply frame, next, has nothing to add
+        if self._muted:
+            return 0.0
+        try:
+            async with asyncio.timeout(timeout_s):
+                await self._first_audio.wait()
+        except TimeoutError:
+            return 0.0
+        return round(1000 * (self._first_audio_at - self._reply_at), 3)
+
+    def _tts_audio(self) -> None:
+        if self._first_audio_at is None and self._reply_at:
+            self._first_audio_at = time.monotonic()
+            self._first_audio.set()
 
     async def _switched(self, kind: str, failed: str, serving: str, why: str) -> None:
         await self._on_skip(kind, failed, f"failed mid-call ({why}); {serving} took over")
