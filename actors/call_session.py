@@ -192,6 +192,8 @@ class CallSession:
     async def provider_skipped(self, kind: Literal["stt", "tts"], provider: str, reason: str) -> None:
         """A speech provider could not start, or failed mid-call; the next in the profile's
         order serves (``reason`` says which)."""
+        if self.ended:  # a provider's connection closing as the call ends is no failover
+            return
         await self.calls.execute(
             self.call_id, k.RecordProviderSkip(project_id=self.project_id, kind=kind, provider=provider, reason=reason)
         )

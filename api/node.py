@@ -67,6 +67,7 @@ class Node:
         #: Where clients and runners reach this node; the server sets it once bound.
         self.public_url = settings.base_url
         self._stopping = False
+        self._warming: asyncio.Task[None] | None = None
         #: Set while draining: doors refuse new sessions, live calls finish.
         self.draining = False
         #: (project_id, pipe_id) of the pipe ``/demo`` talks to, when ``unpod up --demo`` runs one.
@@ -94,6 +95,8 @@ class Node:
             disconnected_cb=self._on_disconnect,
             reconnected_cb=_log_reconnect,
         )
+        # Offline speech models load in a thread meanwhile: not on the first call.
+        self._warming = asyncio.create_task(asyncio.to_thread(_warm_speech), name="speech-warm-up")
         self.store = EventStore(self.nc, self.settings.stream)
         await self.store.start()
         secrets = SecretStore(self.nc.jetstream(), replicas=self.settings.stream.replicas)
@@ -140,6 +143,7 @@ class Node:
             self.projector.stop() if self.projector else None,
             self.store.stop() if self.store else None,
         ]
+        steps.append(asyncio.shield(self._warming) if self._warming else None)  # a thread: it cannot be cut short
         for step in steps:
             if step is not None:
                 with contextlib.suppress(Exception):
@@ -241,3 +245,12 @@ class Node:
             "projection_position": position,
             "stream_last_seq": last,
         }
+
+
+def _warm_speech() -> None:
+    try:
+        from speech.warm import warm_up
+
+        warm_up()
+    except Exception:  # a node without speech still serves text sessions
+        log.exception("speech models failed to load; voice sessions will say why")

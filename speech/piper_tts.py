@@ -42,8 +42,16 @@ def voice_path(voice: str) -> Path:
     return path
 
 
-@functools.cache
+_load_lock = threading.Lock()
+
+
 def shared_voice(voice: str = DEFAULT_VOICE) -> SharedVoice:
+    with _load_lock:  # calls starting at once load it once (1.6 s), not once each
+        return _voice(voice)
+
+
+@functools.cache
+def _voice(voice: str) -> SharedVoice:
     return SharedVoice(voice_path(voice))
 
 

@@ -71,6 +71,10 @@ def usable(
     return ready, skipped
 
 
+# STT services are the last stop of the caller's audio (audio_passthrough=False): nothing
+# after them needs it, and every frame passed on costs a hop through each processor.
+
+
 def _given(**settings: str | None) -> dict[str, str]:
     """Only the settings the profile names: the rest keep the service's defaults."""
     return {k: v for k, v in settings.items() if v is not None}
@@ -79,7 +83,7 @@ def _given(**settings: str | None) -> dict[str, str]:
 def _pocketsphinx(ref: ProviderRef, env: Mapping[str, str]) -> STTService:
     from speech.pocketsphinx_stt import PocketsphinxSTTService
 
-    return PocketsphinxSTTService()
+    return PocketsphinxSTTService(audio_passthrough=False)
 
 
 def _deepgram(ref: ProviderRef, env: Mapping[str, str]) -> STTService:

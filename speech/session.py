@@ -1,6 +1,6 @@
 """One caller's audio session: a Pipecat pipeline on the node holding the socket.
 
-    door in -> Silero VAD -> barge-in -> STT -> transcript to the call -> TTS
+    door in -> Silero VAD (timed) -> barge-in -> STT -> transcript to the call -> TTS
     -> TTS timing -> door out -> what was played
 
 The call session (actors.call_session) stays the brain's connector: it turns each
@@ -14,11 +14,9 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.frames.frames import LLMFullResponseEndFrame, LLMTextFrame, TTSSpeakFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
-from pipecat.processors.audio.vad_processor import VADProcessor
 from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.transports.base_transport import TransportParams
 from pipecat.workers.runner import WorkerRunner
@@ -27,7 +25,9 @@ from speech.barge_in import DEFAULT_MIN_SPEECH_S, BargeIn
 from speech.call_bridge import OnTurn, TranscriptToCall
 from speech.door_transport import DoorTransport, SendBytes, SendJson
 from speech.played_text import PlayedText
+from speech.realtime import TimedVADProcessor
 from speech.turn_timing import TTSOutTiming
+from speech.vad import SharedSileroVAD
 
 START_TIMEOUT_S = 15.0
 
@@ -58,7 +58,7 @@ class SpeechSession:
         pipeline = Pipeline(
             [
                 self.transport.input(),
-                VADProcessor(vad_analyzer=SileroVADAnalyzer()),
+                TimedVADProcessor(vad_analyzer=SharedSileroVAD()),
                 BargeIn(on_barge_in, min_speech_s=min_speech_s),
                 stt,
                 TranscriptToCall(on_turn),
@@ -73,6 +73,8 @@ class SpeechSession:
             params=PipelineParams(audio_in_sample_rate=in_rate, audio_out_sample_rate=out_rate),
             idle_timeout_secs=None,  # the call decides when a session ends
             enable_rtvi=False,
+            # Its observer sees every frame pushed; the call keeps its own turns.
+            enable_turn_tracking=False,
         )
         self._runner = WorkerRunner(handle_sigint=False)
         self._task: asyncio.Task[None] | None = None

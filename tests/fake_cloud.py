@@ -44,6 +44,8 @@ class FakeProvider:
 
     def __init__(self) -> None:
         self._server = None
+        #: Where it listens (0: any free port).
+        self.port = 0
         self._connections: set[ServerConnection] = set()
         #: Request paths and the API-key header of every connection, in order.
         self.connections: list[tuple[str, str]] = []
@@ -55,7 +57,9 @@ class FakeProvider:
         return f"ws://{host}:{port}"
 
     async def __aenter__(self):
-        self._server = await serve(self._accept, "127.0.0.1", 0)
+        # No per-message deflate: compressing PCM costs CPU for nothing; whether to is
+        # the provider's choice, and a fake should not make it for them.
+        self._server = await serve(self._accept, "127.0.0.1", self.port, compression=None)
         return self
 
     async def __aexit__(self, *exc) -> None:
@@ -86,18 +90,20 @@ class FakeProvider:
 
 
 class FakeDeepgram(FakeProvider):
-    def __init__(self) -> None:
+    def __init__(self, scripted: str | None = None) -> None:
         super().__init__()
         #: Every transcript sent back as final.
         self.transcripts: list[str] = []
+        #: Answer every utterance with this instead of transcribing it (a load test's
+        #: cloud STT, which costs the node nothing).
+        self.scripted = scripted
 
     def key(self, headers) -> str:
         return headers.get("Authorization", "")
 
     async def serve(self, ws: ServerConnection) -> None:
-        from speech.pocketsphinx_stt import PocketsphinxSTTService
+        from speech.pocketsphinx_stt import transcribe
 
-        stt = PocketsphinxSTTService()
         heard = bytearray()
         async for message in ws:
             if isinstance(message, bytes):
@@ -106,7 +112,7 @@ class FakeDeepgram(FakeProvider):
             kind = json.loads(message).get("type")
             if kind == "Finalize":
                 audio, heard = bytes(heard) + bytes(8000), bytearray()
-                text = (await asyncio.to_thread(stt._decode, audio)).strip()
+                text = self.scripted or (await asyncio.to_thread(transcribe, audio)).strip()
                 if text:
                     self.transcripts.append(text)
                     await ws.send(_results(text, duration=len(audio) / 32000))

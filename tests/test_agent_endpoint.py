@@ -125,7 +125,7 @@ async def test_the_runner_sdks_http_adapter_streams_the_reply_and_its_usage(endp
 
 async def test_an_endpoint_reply_is_spoken_in_a_voice_session(stack, endpoint):
     """An HTTP endpoint answers in one piece (no stream): the whole reply is spoken."""
-    from speech.pocketsphinx_stt import PocketsphinxSTTService
+    from speech.pocketsphinx_stt import transcribe
     from tests.speech_audio import chunks, silence, speech
     from tests.test_speech_stt import words_right
 
@@ -142,5 +142,5 @@ async def test_an_endpoint_reply_is_spoken_in_a_voice_session(stack, endpoint):
         reply = await client.next("agent.reply", timeout=10)
         assert reply["text"] == f"Sure: {turn['text']} (turn 1)"
         audio = await client.audio_until_quiet()
-        heard = PocketsphinxSTTService()._decode(audio + bytes(16000))
+        heard = transcribe(audio + bytes(16000))
         assert words_right(heard, "sure book a table turn one") >= 0.5, heard

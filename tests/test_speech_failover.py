@@ -10,7 +10,7 @@ from websockets.asyncio.client import connect
 
 from bus_contracts.voice_profiles import ProviderRef, get_profile
 from speech import providers
-from speech.pocketsphinx_stt import PocketsphinxSTTService
+from speech.pocketsphinx_stt import transcribe
 from tests.fake_cloud import FakeCartesia, FakeDeepgram, FakeElevenLabs, tone_share
 from tests.speech_audio import chunks, silence, speech
 from tests.test_conversation import Client
@@ -134,7 +134,7 @@ async def test_cloud_providers_serve_and_a_crash_mid_call_hands_over_without_dro
             assert last["message"].endswith("; piper took over")
             third, reply_audio = await spoken_turn(ws, client, "what is the weather like in boston today")
             assert tone_share(reply_audio, 16000) < 0.2  # not the fakes' tone: Piper's voice
-            spoken_back = PocketsphinxSTTService()._decode(reply_audio + bytes(16000))
+            spoken_back = transcribe(reply_audio + bytes(16000))
             assert words_right(spoken_back, "you said what is the weather like") >= 0.5, spoken_back
             await ws.send(json.dumps({"type": "hangup"}))
             assert (await client.next("session.ended"))["reason"] == "hangup"  # ended by the caller, not a crash

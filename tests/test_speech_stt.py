@@ -10,7 +10,7 @@ from pipecat.pipeline.worker import PipelineParams
 from pipecat.processors.audio.vad_processor import VADProcessor
 from pipecat.tests.utils import run_test
 
-from speech.pocketsphinx_stt import PocketsphinxSTTService
+from speech.pocketsphinx_stt import DECODERS, PocketsphinxSTTService, transcribe
 from tests.speech_audio import chunks, silence, speech
 
 
@@ -47,3 +47,33 @@ async def test_silence_and_noise_are_not_turns():
         pipeline, frames_to_send=frames, pipeline_params=PipelineParams(audio_in_sample_rate=16000), start_timeout=10
     )
     assert [f for f in down if isinstance(f, TranscriptionFrame)] == []
+
+
+def test_decoders_are_pooled_not_loaded_per_utterance():
+    pcm = speech("what is the weather like in boston today") + silence(0.5)
+    transcribe(pcm)
+    loaded = DECODERS.loaded
+    for _ in range(3):
+        assert words_right(transcribe(pcm), "what is the weather like in boston today") >= 0.7
+    assert DECODERS.loaded == loaded  # one after another, the same decoder serves
+
+
+async def test_the_shared_vad_hears_each_utterance_and_skips_the_silence_between():
+    from pipecat.frames.frames import VADUserStartedSpeakingFrame, VADUserStoppedSpeakingFrame
+    from pipecat.processors.audio.vad_processor import VADProcessor
+
+    from speech.vad import SharedSileroVAD
+
+    said = ["what is the weather like in boston today", "please book a table for two at seven"]
+    pcm = silence(0.5) + speech(said[0]) + silence(3.0) + speech(said[1]) + silence(1.0)
+    frames = [InputAudioRawFrame(audio=c, sample_rate=16000, num_channels=1) for c in chunks(pcm, ms=32)]
+    vad = SharedSileroVAD()
+    down, _ = await run_test(
+        VADProcessor(vad_analyzer=vad),
+        frames_to_send=frames,
+        pipeline_params=PipelineParams(audio_in_sample_rate=16000),
+        start_timeout=10,
+    )
+    events = [type(f) for f in down if isinstance(f, VADUserStartedSpeakingFrame | VADUserStoppedSpeakingFrame)]
+    assert events == [VADUserStartedSpeakingFrame, VADUserStoppedSpeakingFrame] * 2
+    assert vad.windows_scored < 0.75 * len(frames)  # the silences were not put to the model

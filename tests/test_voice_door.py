@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from speech.pocketsphinx_stt import PocketsphinxSTTService
+from speech.pocketsphinx_stt import transcribe
 from tests.conftest import eventually
 from tests.speech_audio import chunks, silence, speech
 from tests.test_runner_sdk import on_board, open_call
@@ -75,7 +75,7 @@ async def test_a_spoken_turn_reaches_the_runner_and_the_reply_comes_back_as_audi
     assert 0 < timings["agent_ttft_ms"] <= timings["agent_total_ms"]
     seconds = len(audio) / 2 / 16000
     assert 1.0 < seconds < 8.0, seconds
-    heard_back = PocketsphinxSTTService()._decode(bytes(audio) + bytes(16000))
+    heard_back = transcribe(bytes(audio) + bytes(16000))
     assert words_right(heard_back, "you said what is the weather like in boston today") >= 0.6, heard_back
 
     await ws.send(json.dumps({"type": "hangup"}))
@@ -141,7 +141,7 @@ async def test_a_greeting_said_before_audio_started_is_spoken_once_it_has(stack)
             break
         if isinstance(message, bytes):
             audio.extend(message)
-    heard = PocketsphinxSTTService()._decode(bytes(audio) + bytes(16000))
+    heard = transcribe(bytes(audio) + bytes(16000))
     assert words_right(heard, "hello thanks for calling") >= 0.5, heard
     await ws.close()
     await runner.shutdown()
