@@ -461,6 +461,9 @@ class CallSession:
         if text == f.RECORDING_RESUME:
             self.recording_paused = False
             return
+        if self.request.first_speaker == "user" and self.turn == 0:
+            log.debug("call %s: the caller speaks first; the agent's opening is not said", self.call_id)
+            return
         self.utterance += 1
         await self.calls.execute(
             self.call_id, k.RecordAgentSaid(project_id=self.project_id, utterance=self.utterance, text=text)

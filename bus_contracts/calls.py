@@ -13,6 +13,7 @@ import msgspec
 
 from bus_contracts.commands import Command
 from bus_contracts.envelope import Event, event
+from bus_contracts.events import FirstSpeaker
 
 Direction = Literal["web", "inbound", "outbound"]
 EndReason = Literal[
@@ -54,6 +55,9 @@ class CallRequested(Event, frozen=True, kw_only=True):
     max_duration_s: int = 3600
     #: The node hosting the call's media and bridge.
     node_id: str = ""
+    #: Who opens the call: "agent" (its greeting is spoken) or "user" (the agent's
+    #: words before the caller's first turn are not).
+    first_speaker: FirstSpeaker = "agent"
 
 
 @event("call.queued", aggregate="call")
@@ -199,6 +203,7 @@ class RequestCall(Command, frozen=True, kw_only=True):
     data: dict[str, Any] = {}
     max_duration_s: int = 3600
     node_id: str = ""
+    first_speaker: FirstSpeaker = "agent"
 
 
 class QueueCall(Command, frozen=True, kw_only=True):

@@ -256,6 +256,7 @@ class AgentRunner:
                     session=session,
                     history=meta.get("history") or [],
                     voice_profile_id=started_frame.get("voice_profile_id", ""),
+                    first_speaker=meta.get("first_speaker", "agent"),
                 )
                 await self.entrypoint(ctx)
                 if session.outcome is None:  # the entrypoint returned without running the session

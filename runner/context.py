@@ -23,3 +23,6 @@ class CallContext:
     #: The conversation so far when the call moved here from another runner.
     history: list[dict[str, str]] = field(default_factory=list)
     voice_profile_id: str = ""
+    #: Who opens the call (the pipe's setting): "agent", or "user", when what the agent
+    #: says before the caller's first turn is not spoken.
+    first_speaker: str = "agent"

@@ -246,3 +246,44 @@ async def test_the_filler_plays_only_when_the_agent_is_slow(stack):
     await ws.close()
     await runner.shutdown()
     await task
+
+
+async def test_first_speaker_user_means_the_agent_does_not_open_the_call(stack):
+    """On a pipe whose caller speaks first, a runner that greets at once is not heard
+    until the caller has spoken; on the default pipe the greeting opens the call."""
+    told: list[dict] = []
+
+    async def agent(ctx: CallContext) -> None:
+        told.append(ctx.first_speaker)
+        await ctx.session.say("Hello, thanks for calling.")
+        ctx.session.dialog_machine = Echo()
+        await ctx.session.run()
+
+    runner = AgentRunner(agent, agent_id="greeter", api_key=stack.api_key, base_url=stack.url)
+    task = asyncio.create_task(runner.run())
+    await on_board(stack, "greeter")
+    async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+        quiet = await c.pipes.create(name="caller first", agent_id="greeter", first_speaker="user")
+        token = await c.sessions.create_token(quiet.pipe_id)
+    async with connect(f"{stack.ws_url}/v1/pipes/{quiet.pipe_id}/connect?token={token.token}") as ws:
+        client = Client(ws)
+        call_id = (await client.next("session.started"))["call_id"]
+        await client.state("listening")
+        await client.say("hi there")
+        frames = []
+        async with asyncio.timeout(10):
+            while not frames or frames[-1]["type"] != "agent.reply":
+                frames.append(json.loads(await ws.recv()))
+        assert "agent.say" not in [f["type"] for f in frames]  # the greeting was not said
+        assert frames[-1]["text"].strip() == "You said hi there"
+    records = await stack.node.store.read_subject("call", call_id)
+    assert "call.agent_said" not in [r.envelope.type for r in records]
+    assert told[0] == "user"
+
+    async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+        default = await c.pipes.create(name="agent first", agent_id="greeter")  # the default: the agent opens
+        token = await c.sessions.create_token(default.pipe_id)
+    async with connect(f"{stack.ws_url}/v1/pipes/{default.pipe_id}/connect?token={token.token}") as ws:
+        assert (await Client(ws).next("agent.say"))["text"] == "Hello, thanks for calling."
+    await runner.shutdown()
+    await task

@@ -146,6 +146,7 @@ def runner_metadata(state: CallState) -> dict[str, Any]:
         "instructions": request.instructions or "",
         "agent_id": state.agent_id or "",
         "pipe_id": request.pipe_id,
+        "first_speaker": request.first_speaker,
     }
 
 

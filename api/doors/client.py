@@ -70,6 +70,7 @@ async def _serve(socket: WebSocket, pipe_id: str | None, node) -> None:
             data=claims.metadata,
             max_duration_s=pipe["max_call_duration_s"],
             node_id=node.node_id,
+            first_speaker=pipe["first_speaker"],
         ),
     )
     request = requested.state.request
