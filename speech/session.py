@@ -1,7 +1,9 @@
 """One caller's audio session: a Pipecat pipeline on the node holding the socket.
 
-    door in -> Silero VAD -> barge-in -> STT -> transcript to the call -> TTS -> door out
-    -> what was played
+    door in -> [record caller] -> Silero VAD -> barge-in -> STT -> transcript to the call
+    -> TTS -> door out -> [record agent] -> what was played
+
+(the taps in brackets when the call is recorded).
 
 The call session (actors.call_session) stays the brain's connector: it turns each
 transcript into a turn for the runner, and the agent's streamed words come back
@@ -28,6 +30,8 @@ from speech.barge_in import DEFAULT_MIN_SPEECH_S, BargeIn
 from speech.call_bridge import TranscriptToCall
 from speech.door_transport import DoorTransport, SendBytes, SendJson
 from speech.played_text import PlayedText
+from speech.recording import StereoRecording
+from speech.recording_tap import RecordingTap
 
 START_TIMEOUT_S = 15.0
 
@@ -46,6 +50,7 @@ class SpeechSession:
         stt: STTService,
         tts: TTSService,
         min_speech_s: float = DEFAULT_MIN_SPEECH_S,
+        recording: StereoRecording | None = None,
     ) -> None:
         params = TransportParams(
             audio_in_enabled=True,
@@ -54,15 +59,19 @@ class SpeechSession:
             audio_out_sample_rate=out_rate,
         )
         self.transport = DoorTransport(params, send_bytes, send_json)
+        caller_tap = [RecordingTap(recording, "caller")] if recording is not None else []
+        agent_tap = [RecordingTap(recording, "agent")] if recording is not None else []
         pipeline = Pipeline(
             [
                 self.transport.input(),
+                *caller_tap,
                 VADProcessor(vad_analyzer=SileroVADAnalyzer()),
                 BargeIn(on_barge_in, min_speech_s=min_speech_s),
                 stt,
                 TranscriptToCall(on_turn),
                 tts,
                 self.transport.output(),
+                *agent_tap,
                 PlayedText(on_played),
             ]
         )
