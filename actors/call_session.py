@@ -429,17 +429,23 @@ class CallSession:
         if text.startswith(f.FILLER_PREFIX):
             self.filler = text[len(f.FILLER_PREFIX) :]
             return
-        if text.startswith(f.RECORDING_PAUSE_PREFIX):
-            self.recording_paused = True
-            return
-        if text == f.RECORDING_RESUME:
-            self.recording_paused = False
+        if text.startswith(f.RECORDING_PAUSE_PREFIX) or text == f.RECORDING_RESUME:
+            await self._pause_recording(text != f.RECORDING_RESUME)
             return
         self.utterance += 1
         await self.calls.execute(
             self.call_id, k.RecordAgentSaid(project_id=self.project_id, utterance=self.utterance, text=text)
         )
         await self._client({"type": "agent.say", "text": text})
+
+    async def _pause_recording(self, paused: bool) -> None:
+        """The agent paused (say, for a card number) or resumed the call's recording.
+        The client's side hears of it: the door's recorder and the client itself."""
+        if paused == self.recording_paused:
+            return
+        self.recording_paused = paused
+        if self.request.recording:
+            await self._client({"type": "recording.paused" if paused else "recording.resumed"})
 
     # --- sending ---
 
