@@ -430,7 +430,7 @@ class CallSession:
             self.filler = text[len(f.FILLER_PREFIX) :]
             return
         if text.startswith(f.RECORDING_PAUSE_PREFIX) or text == f.RECORDING_RESUME:
-            await self._pause_recording(text != f.RECORDING_RESUME)
+            await self._set_recording_paused(text != f.RECORDING_RESUME)
             return
         self.utterance += 1
         await self.calls.execute(
@@ -438,7 +438,7 @@ class CallSession:
         )
         await self._client({"type": "agent.say", "text": text})
 
-    async def _pause_recording(self, paused: bool) -> None:
+    async def _set_recording_paused(self, paused: bool) -> None:
         """The agent paused (say, for a card number) or resumed the call's recording.
         The client's side hears of it: the door's recorder and the client itself."""
         if paused == self.recording_paused:

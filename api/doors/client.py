@@ -163,10 +163,10 @@ async def _serve(socket: WebSocket, pipe_id: str | None, node) -> None:
         await audio.stop()
         await session.end("hangup")
         if audio.recording is not None:
-            await _keep(node, session, audio.recording)
+            await _store_recording(node, session, audio.recording)
 
 
-async def _keep(node, session: CallSession, recording: StereoRecording) -> None:
+async def _store_recording(node, session: CallSession, recording: StereoRecording) -> None:
     """Store the call's recording, then put it on the call's record (an object no event
     names is only a leftover; an event naming no object would be a broken promise)."""
     recording_id = new_recording_id()

@@ -124,7 +124,8 @@ class ClientAudio:
         await self.speech.feed(pcm)
 
     async def relay(self, frame: dict[str, Any]) -> None:
-        """What the call session told the client, spoken where it is the agent talking."""
+        """What the call session told the client, spoken where it is the agent talking;
+        the recording's pause and end."""
         if frame.get("type") in ("recording.paused", "recording.resumed"):
             self._recording_paused = frame["type"] == "recording.paused"
             self._apply_recording_pause()
@@ -162,6 +163,6 @@ class ClientAudio:
 
     async def stop(self) -> None:
         if self.recording is not None:
-            self.recording.end()  # the client left: the call's audio ends now
+            self.recording.end()  # unless the call's end has: the client left
         if self.speech is not None:
             await self.speech.stop()
