@@ -4,13 +4,13 @@ right after the door's output (the agent: the output passes a chunk on once the 
 before it has played, i.e. as the caller starts hearing it, and never passes on what
 an interruption dropped).
 
-Pipecat's ``AudioBufferProcessor`` records both sides too, but it did not fit:
-it sees both from one place in the pipeline, aligns each side to how much audio
-the other has (padding the one behind), which cuts silence into the caller's
-words when they arrive in bursts while the agent talks (80 ms in 3 s with 120 ms
-bursts, measured), relies on user-turn frames this pipeline does not have, keeps
-the whole call in memory, and has no pause. The recording here places both sides
-on one clock and writes silence for a pause (speech.recording).
+Pipecat's ``AudioBufferProcessor`` (1.14) records both sides too, but it did not
+fit: it sees both from one place in the pipeline and aligns each side to how much
+audio the other has (padding the one behind), which cuts silence into the caller's
+words when they arrive in bursts while the agent talks (measured: 80 ms in 3 s of
+120 ms bursts; its guard against that needs user-turn frames this pipeline does not
+have); it hands the audio out from memory; and it has no pause. The recording here
+places both sides on one clock and writes silence for a pause (speech.recording).
 """
 
 from __future__ import annotations
