@@ -35,8 +35,8 @@ import numpy as np
 SAMPLE_RATE = 16000
 #: Longer than the jitter of a WebSocket stream, shorter than a pause anyone hears.
 GAP_S = 0.2
-#: Long enough for the burst after the node was busy to arrive.
-HOLD_S = 0.5
+#: Long enough for a node that was busy to take the burst it could not take meanwhile.
+HOLD_S = 1.0
 #: Samples per channel interleaved at a time when the file is written.
 _BLOCK = 1 << 16
 
@@ -95,6 +95,8 @@ class StereoRecording:
         #: Caller audio held back while the stream is behind the clock, and since when.
         self._held: list[bytes] = []
         self._behind_since: int | None = None
+        #: How far (in samples) the caller's stream was behind the clock at its last frame.
+        self._lag = 0
         #: Where the pause under way began (in samples), or None.
         self._paused_at: int | None = None
         self._pauses: list[tuple[int, int]] = []
@@ -123,18 +125,20 @@ class StereoRecording:
 
     def caller(self, pcm: bytes) -> None:
         """Caller audio that has just arrived (it was spoken until now)."""
-        if self._end is None:
-            self._held.append(bytes(len(pcm)) if self.paused else pcm)
-            self._place_caller(self._now())
+        if self._end is not None:
+            return
+        now = self._now()
+        self._held.append(bytes(len(pcm)) if self.paused else pcm)
+        self._lag = now - self._caller.samples - sum(len(held) for held in self._held) // 2
+        if self._lag <= self._gap:
+            self._write_held(0)  # in time, or caught up after a burst
+        elif self._behind_since is None:
+            self._behind_since = now  # a burst may yet catch up
+        elif now - self._behind_since >= self._hold:
+            self._write_held(self._lag)  # it did not: the caller was silent that long
 
-    def _place_caller(self, now: int, *, final: bool = False) -> None:
-        behind = now - self._caller.samples - sum(len(pcm) for pcm in self._held) // 2
-        if behind > self._gap:
-            if self._behind_since is None:
-                self._behind_since = now
-            if now - self._behind_since < self._hold and not final:
-                return  # a burst may yet catch up
-            self._caller.pad_to(self._caller.samples + behind)  # it did not: that was silence
+    def _write_held(self, silence: int) -> None:
+        self._caller.pad_to(self._caller.samples + silence)
         for pcm in self._held:
             self._caller.append(pcm)
         self._held.clear()
@@ -153,7 +157,8 @@ class StereoRecording:
         if self._end is None:
             self.resume()
             self._end = self._now()
-            self._place_caller(self._end, final=True)
+            if self._held:  # still behind: it goes where it arrived
+                self._write_held(self._lag)
 
     def finish(self) -> WavFile:
         """Write the WAV file (blocking: run it off the event loop) and free the channels."""

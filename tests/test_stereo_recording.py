@@ -88,6 +88,20 @@ def test_caller_audio_in_a_burst_is_kept_whole_and_a_real_gap_is_silence():
     assert (caller[at(3.6) : at(4.6)] == 3000).all() and len(caller) == at(4.6)
 
 
+def test_late_caller_audio_the_call_ends_on_stays_where_it_arrived():
+    clock = Clock()
+    rec = StereoRecording(clock=clock)
+    rec.start()
+    clock.now += 1.0
+    for _ in range(10):  # 0.2 s, a second late; nothing more comes before the end
+        clock.now += 0.02
+        rec.caller(tone(0.02, 1000))
+    clock.now += 2.0
+    caller, _ = channels(rec.finish())
+    assert not caller[: at(1.0)].any() and (caller[at(1.0) : at(1.2)] == 1000).all()
+    assert len(caller) == at(3.2) and not caller[at(1.2) :].any()
+
+
 def test_what_is_said_during_a_pause_is_not_kept_even_when_it_lands_after_it():
     clock = Clock()
     rec = StereoRecording(clock=clock)
@@ -113,7 +127,10 @@ async def test_the_taps_record_each_side_and_pass_every_frame_on():
         expected_down_frames=[InputAudioRawFrame, OutputAudioRawFrame, TextFrame],
     )
     left, right = channels(rec.finish())
-    assert (left[: at(0.2)] == 1000).all() and not left[at(0.2) :].any()
-    # The agent's 24 kHz came out at the file's rate (the resampler keeps a few ms back).
+    said = np.flatnonzero(left)  # where depends on how soon the pipeline started
+    assert (said == np.arange(said[0], said[0] + at(0.2))).all() and (left[said] == 1000).all()
+    # The agent's 24 kHz came out at the file's rate (the resampler keeps a few ms back),
+    # after the sleep between the two.
     spoke = np.flatnonzero(right)
-    assert 0.18 <= len(spoke) / RATE <= 0.2 and spoke[0] >= at(0.3) and abs(int(right[spoke].mean()) - 2000) < 50
+    assert 0.18 <= len(spoke) / RATE <= 0.2 and abs(int(right[spoke].mean()) - 2000) < 50
+    assert spoke[0] - said[0] >= at(0.3)
