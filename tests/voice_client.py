@@ -68,6 +68,8 @@ class Listener:
         self.ws = ws
         self.mic = mic
         self.frames: list[tuple[int, dict]] = []
+        #: When (event loop time) the first frame of each type arrived.
+        self.first_seen: dict[str, float] = {}
         #: (position, samples) of each chunk of agent audio.
         self.audio: list[tuple[int, int]] = []
         self._seen: dict[str, int] = {}
@@ -80,7 +82,9 @@ class Listener:
                 if isinstance(message, bytes):
                     self.audio.append((self.mic.sent, len(message) // 2))
                 else:
-                    self.frames.append((self.mic.sent, json.loads(message)))
+                    frame = json.loads(message)
+                    self.frames.append((self.mic.sent, frame))
+                    self.first_seen.setdefault(frame["type"], asyncio.get_running_loop().time())
                 self._arrived.notify_all()
 
     async def next(self, kind: str) -> tuple[int, dict]:
