@@ -455,11 +455,8 @@ class CallSession:
         if text.startswith(f.FILLER_PREFIX):
             self.filler = text[len(f.FILLER_PREFIX) :]
             return
-        if text.startswith(f.RECORDING_PAUSE_PREFIX):
-            self.recording_paused = True
-            return
-        if text == f.RECORDING_RESUME:
-            self.recording_paused = False
+        if text.startswith(f.RECORDING_PAUSE_PREFIX) or text == f.RECORDING_RESUME:
+            await self._set_recording_paused(text != f.RECORDING_RESUME)
             return
         if self.request.first_speaker == "user" and self.turn == 0:
             log.debug("call %s: the caller speaks first; the agent's opening is not said", self.call_id)
@@ -469,6 +466,15 @@ class CallSession:
             self.call_id, k.RecordAgentSaid(project_id=self.project_id, utterance=self.utterance, text=text)
         )
         await self._client({"type": "agent.say", "text": text})
+
+    async def _set_recording_paused(self, paused: bool) -> None:
+        """The agent paused (say, for a card number) or resumed the call's recording.
+        The client's side hears of it: the door's recorder and the client itself."""
+        if paused == self.recording_paused:
+            return
+        self.recording_paused = paused
+        if self.request.recording:
+            await self._client({"type": "recording.paused" if paused else "recording.resumed"})
 
     # --- sending ---
 

@@ -17,6 +17,7 @@ from api.controllers.calls import CallController, RunnerController
 from api.controllers.health import HealthController
 from api.controllers.numbers import NumberController
 from api.controllers.pipes import PipeController
+from api.controllers.recordings import RecordingController
 from api.controllers.sessions import SessionController
 from api.controllers.trunks import TrunkController
 from api.controllers.voice_profiles import VoiceProfileController
@@ -41,6 +42,7 @@ def create_app(node: Node) -> Litestar:
             ApiKeyController,
             SessionController,
             CallController,
+            RecordingController,
             RunnerController,
             control_socket,
             bridge_socket,

@@ -1,7 +1,7 @@
 """A node: the one owner of the process's connections and background tasks.
 
-Start order: NATS -> event store -> secrets -> projector -> read model ->
-management actors. Stop runs the reverse, every step bounded.
+Start order: NATS -> event store -> secrets and recordings -> projector -> read
+model -> management actors. Stop runs the reverse, every step bounded.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from actors.dispatch.registry import LocalRunners
 from actors.event_store import EventStore
 from actors.host import ActorHost
 from actors.management import Management
+from actors.recording_store import RecordingStore
 from actors.secrets import SecretStore
 from actors.session_tokens import SessionTokens
 from actors.tokens import BridgeTokens
@@ -51,6 +52,7 @@ class Node:
         self.store: EventStore | None = None
         self.management: Management | None = None
         self.projector: Projector | None = None
+        self.recordings: RecordingStore | None = None
         self.reads: ReadModel | None = None
         self.node_id = settings.node_id
         self.runners: ActorHost | None = None
@@ -101,6 +103,8 @@ class Node:
         await self.store.start()
         secrets = SecretStore(self.nc.jetstream(), replicas=self.settings.stream.replicas)
         await secrets.start()
+        self.recordings = RecordingStore(self.nc.jetstream(), replicas=self.settings.stream.replicas)
+        await self.recordings.start()
         self.projector = Projector(self.store, self.settings.read_model_path)
         await self.projector.start()
         self.reads = ReadModel(self.settings.read_model_path)

@@ -58,6 +58,8 @@ class CallRequested(Event, frozen=True, kw_only=True):
     #: Who opens the call: "agent" (its greeting is spoken) or "user" (the agent's
     #: words before the caller's first turn are not).
     first_speaker: FirstSpeaker = "agent"
+    #: The pipe records its calls: a voice session leaves a stereo WAV (see RecordingStored).
+    recording: bool = False
 
 
 @event("call.queued", aggregate="call")
@@ -181,6 +183,23 @@ class EndRequested(Event, frozen=True, kw_only=True):
     by: Literal["agent", "user", "operator", "platform"]
 
 
+@event("call.recording_stored", aggregate="call")
+class RecordingStored(Event, frozen=True, kw_only=True):
+    """The call's audio, caller left and agent right, is stored as a WAV file in the
+    recordings bucket under ``recording_id``. Written after the audio stopped, so it
+    may follow ``call.ended``. Paused spans are in the file, as silence."""
+
+    recording_id: str
+    duration_s: float
+    size_bytes: int
+    sample_rate: int
+    channels: int
+    #: Seconds of the file during which recording was paused (silent on both channels).
+    paused_s: float = 0.0
+    #: (start_s, end_s) of each pause, in seconds from the start of the file.
+    paused_spans: tuple[tuple[float, float], ...] = ()
+
+
 @event("call.ended", aggregate="call")
 class CallEnded(Event, frozen=True, kw_only=True):
     reason: EndReason
@@ -204,6 +223,7 @@ class RequestCall(Command, frozen=True, kw_only=True):
     max_duration_s: int = 3600
     node_id: str = ""
     first_speaker: FirstSpeaker = "agent"
+    recording: bool = False
 
 
 class QueueCall(Command, frozen=True, kw_only=True):
@@ -291,6 +311,18 @@ class RequestTransfer(Command, frozen=True, kw_only=True):
 class RequestEnd(Command, frozen=True, kw_only=True):
     reason: str
     by: Literal["agent", "user", "operator", "platform"]
+
+
+class AttachRecording(Command, frozen=True, kw_only=True):
+    """The call's recording has been stored: put it on the call's record."""
+
+    recording_id: str
+    duration_s: float
+    size_bytes: int
+    sample_rate: int
+    channels: int
+    paused_s: float = 0.0
+    paused_spans: tuple[tuple[float, float], ...] = ()
 
 
 class EndCall(Command, frozen=True, kw_only=True):

@@ -46,3 +46,7 @@ def runner_aggregate_id(worker_id: str) -> str:
 
 def new_call_id() -> str:
     return new_id("call")
+
+
+def new_recording_id() -> str:
+    return new_id("rec")

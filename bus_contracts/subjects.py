@@ -18,6 +18,8 @@ ALL_EVENTS = f"{EVENT_SUBJECT_PREFIX}.>"
 #: NATS KV bucket holding secrets that must never enter the immutable event log
 #: (trunk passwords, provider tokens). Events only record that a secret exists.
 SECRETS_BUCKET = "unpod_secrets"
+#: NATS object store bucket holding call recordings (WAV files), named by recording id.
+RECORDINGS_BUCKET = "unpod_recordings"
 
 AggregateKind = Literal["pipe", "number", "trunk", "call", "runner", "key", "project"]
 AGGREGATE_KINDS: tuple[str, ...] = ("pipe", "number", "trunk", "call", "runner", "key", "project")

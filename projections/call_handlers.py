@@ -1,4 +1,5 @@
-"""How call and runner events change the read model (calls, their lines, runners)."""
+"""How call and runner events change the read model (calls, their lines and
+recordings, runners)."""
 
 from __future__ import annotations
 
@@ -122,6 +123,19 @@ async def agent_failed(db, rec):
 @on(k.CallEnded)
 async def call_ended(db, rec):
     await _status(db, rec, "ended", ended_at=_at(rec), end_reason=rec.event.reason)
+
+
+@on(k.RecordingStored)
+async def recording_stored(db, rec):
+    # Project and pipe are the call's: the recording is listed and owned like its call.
+    e = rec.event
+    await db.execute(
+        "INSERT OR REPLACE INTO recordings(recording_id, call_id, project_id, pipe_id, duration_s, size_bytes,"
+        " sample_rate, channels, paused_s, paused_spans, created_at)"
+        " SELECT ?, call_id, project_id, pipe_id, ?, ?, ?, ?, ?, ?, ? FROM calls WHERE call_id = ?",
+        (e.recording_id, e.duration_s, e.size_bytes, e.sample_rate, e.channels, e.paused_s,
+         msgspec.json.encode(e.paused_spans).decode(), _at(rec), rec.envelope.aggregate_id),
+    )  # fmt: skip
 
 
 @on(r.RunnerRegistered)

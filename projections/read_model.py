@@ -11,7 +11,7 @@ from typing import Any
 import aiosqlite
 
 Row = dict[str, Any]
-_JSON_COLUMNS = {"capabilities", "config", "numbers"}
+_JSON_COLUMNS = {"capabilities", "config", "numbers", "paused_spans"}
 
 
 def _row(cursor: sqlite3.Cursor, values: tuple[Any, ...]) -> Row:
@@ -133,6 +133,21 @@ class ReadModel:
             "SELECT timings FROM call_lines WHERE call_id = ? AND timings IS NOT NULL ORDER BY seq", call_id
         )
         return [row["timings"] for row in rows]
+
+    # --- recordings ---
+
+    async def recordings(self, project_id: str, *, call_id: str | None = None, limit: int = 100) -> list[Row]:
+        sql = "SELECT * FROM recordings WHERE project_id = ?"
+        args: list[Any] = [project_id]
+        if call_id is not None:
+            sql += " AND call_id = ?"
+            args.append(call_id)
+        return await self._all(sql + " ORDER BY created_at DESC, recording_id LIMIT ?", *args, limit)
+
+    async def recording(self, project_id: str, recording_id: str) -> Row | None:
+        return await self._one(
+            "SELECT * FROM recordings WHERE project_id = ? AND recording_id = ?", project_id, recording_id
+        )
 
     async def runners(self, project_id: str, *, agent_id: str | None = None) -> list[Row]:
         sql = "SELECT * FROM runners WHERE project_id = ?"

@@ -2,7 +2,7 @@
 so replaying the log into an empty database reproduces the tables exactly."""
 
 #: Bump when tables or their meaning change: a node then replays the log into fresh tables.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkpoint (
@@ -97,6 +97,21 @@ CREATE TABLE IF NOT EXISTS call_lines (
     timings     TEXT,  -- JSON TurnTimings of an agent reply
     PRIMARY KEY (call_id, seq)
 );
+CREATE TABLE IF NOT EXISTS recordings (
+    recording_id TEXT PRIMARY KEY,
+    call_id      TEXT NOT NULL,
+    project_id   TEXT NOT NULL,
+    pipe_id      TEXT NOT NULL,
+    duration_s   REAL NOT NULL,
+    size_bytes   INTEGER NOT NULL,
+    sample_rate  INTEGER NOT NULL,
+    channels     INTEGER NOT NULL,
+    paused_s     REAL NOT NULL,
+    paused_spans TEXT NOT NULL,  -- JSON [[start_s, end_s], ...]
+    created_at   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS recordings_project ON recordings(project_id, created_at);
+CREATE INDEX IF NOT EXISTS recordings_call ON recordings(call_id);
 CREATE TABLE IF NOT EXISTS runners (
     runner_id      TEXT PRIMARY KEY,
     worker_id      TEXT NOT NULL,
@@ -115,4 +130,4 @@ CREATE INDEX IF NOT EXISTS runners_project ON runners(project_id, agent_id);
 """
 
 #: Tables a rebuild compares; the checkpoint is bookkeeping.
-TABLES = ("projects", "api_keys", "pipes", "numbers", "trunks", "calls", "call_lines", "runners")
+TABLES = ("projects", "api_keys", "pipes", "numbers", "trunks", "calls", "call_lines", "recordings", "runners")

@@ -1,7 +1,9 @@
 """One caller's audio session: a Pipecat pipeline on the node holding the socket.
 
-    door in -> Silero VAD (timed) -> barge-in -> STT -> transcript to the call -> TTS
-    -> TTS timing -> door out -> what was played
+    door in -> [record caller] -> Silero VAD (timed) -> barge-in -> STT -> transcript to
+    the call -> TTS -> TTS timing -> door out -> [record agent] -> what was played
+
+(the taps in brackets when the call is recorded).
 
 The call session (actors.call_session) stays the brain's connector: it turns each
 transcript into a turn for the runner, and the agent's streamed words come back
@@ -26,6 +28,8 @@ from speech.call_bridge import OnTurn, TranscriptToCall
 from speech.door_transport import DoorTransport, SendBytes, SendJson
 from speech.played_text import PlayedText
 from speech.realtime import TimedVADProcessor
+from speech.recording import StereoRecording
+from speech.recording_tap import RecordingTap
 from speech.turn_timing import TTSOutTiming
 from speech.vad import SharedSileroVAD
 
@@ -47,6 +51,7 @@ class SpeechSession:
         stt: FrameProcessor,
         tts: FrameProcessor,
         min_speech_s: float = DEFAULT_MIN_SPEECH_S,
+        recording: StereoRecording | None = None,
     ) -> None:
         params = TransportParams(
             audio_in_enabled=True,
@@ -55,9 +60,12 @@ class SpeechSession:
             audio_out_sample_rate=out_rate,
         )
         self.transport = DoorTransport(params, send_bytes, send_json)
+        caller_tap = [RecordingTap(recording, "caller")] if recording is not None else []
+        agent_tap = [RecordingTap(recording, "agent")] if recording is not None else []
         pipeline = Pipeline(
             [
                 self.transport.input(),
+                *caller_tap,
                 TimedVADProcessor(vad_analyzer=SharedSileroVAD()),
                 BargeIn(on_barge_in, min_speech_s=min_speech_s),
                 stt,
@@ -65,6 +73,7 @@ class SpeechSession:
                 tts,
                 TTSOutTiming(on_tts_audio),
                 self.transport.output(),
+                *agent_tap,
                 PlayedText(on_played),
             ]
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from actors.deciders import call, runner
 from actors.errors import Conflict, Invalid, NotFound
 from bus_contracts import calls as k
@@ -159,6 +161,49 @@ def test_nothing_happens_after_the_end():
 
 def test_other_projects_see_not_found():
     given(call.DECIDER, *LIVE).when(k.EndCall(project_id="prj_b", reason="operator")).then_refused(NotFound)
+
+
+RECORDED_REQ = k.CallRequested(project_id=P, **REQ, recording=True)
+STORE = k.AttachRecording(
+    project_id=P, recording_id="rec_1", duration_s=12.5, size_bytes=800_044, sample_rate=16000, channels=2,
+    paused_s=3.0, paused_spans=((4.0, 7.0),),
+)  # fmt: skip
+STORED = k.RecordingStored(
+    recording_id="rec_1", duration_s=12.5, size_bytes=800_044, sample_rate=16000, channels=2,
+    paused_s=3.0, paused_spans=((4.0, 7.0),),
+)  # fmt: skip
+
+
+def test_a_recording_call_gets_its_recording_also_after_the_end():
+    live = (RECORDED_REQ, OFFERED, ACCEPTED, CONNECTED)
+    given(call.DECIDER, *live).when(STORE).then(STORED)
+    ended = given(call.DECIDER, *live, k.CallEnded(reason="hangup"))
+    ended.when(STORE).then(STORED)  # the audio stops after the call has ended
+    stored = given(call.DECIDER, *live, k.CallEnded(reason="hangup"), STORED)
+    assert stored.state.recording == STORED
+    stored.when(STORE).then_nothing()  # a retried attach is recognised
+    stored.when(msgspec.structs.replace(STORE, recording_id="rec_2")).then_refused(Conflict, "already")
+
+
+def test_a_call_whose_pipe_does_not_record_gets_no_recording():
+    given(call.DECIDER, *LIVE).when(STORE).then_refused(Invalid, "does not record")
+    given(call.DECIDER).when(STORE).then_refused(NotFound)
+    given(call.DECIDER, RECORDED_REQ).when(msgspec.structs.replace(STORE, project_id="prj_b")).then_refused(NotFound)
+
+
+def test_a_recording_must_describe_a_file():
+    s = given(call.DECIDER, RECORDED_REQ)
+    replace = msgspec.structs.replace
+    for bad in (
+        replace(STORE, size_bytes=0),
+        replace(STORE, channels=3),
+        replace(STORE, sample_rate=0),
+        replace(STORE, duration_s=-1.0),
+        replace(STORE, paused_s=13.0),
+        replace(STORE, paused_spans=((11.0, 13.0),)),
+        replace(STORE, paused_spans=((7.0, 4.0),)),
+    ):
+        s.when(bad).then_refused(Invalid)
 
 
 REGISTERED = r.RunnerRegistered(project_id=P, worker_id="bot#1", agent_id="bot", pool="bot", max_concurrent=4)

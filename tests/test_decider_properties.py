@@ -150,6 +150,29 @@ call_commands = st.one_of(
     ),
     st.builds(k.RequestEnd, project_id=projects, reason=st.just("bye"), by=st.just("agent")),
     st.builds(k.EndCall, project_id=projects, reason=st.sampled_from(["completed", "hangup"])),
+    # A recording: mostly one that describes a file, sometimes anything at all.
+    st.builds(
+        k.AttachRecording,
+        project_id=projects,
+        recording_id=st.sampled_from(["rec_1", "rec_2"]),
+        duration_s=st.just(12.5),
+        size_bytes=st.just(800_044),
+        sample_rate=st.just(16000),
+        channels=st.just(2),
+        paused_s=st.just(3.0),
+        paused_spans=st.just(((4.0, 7.0),)),
+    ),
+    st.builds(
+        k.AttachRecording,
+        project_id=projects,
+        recording_id=st.sampled_from(["rec_1", "rec_2"]),
+        duration_s=st.sampled_from([0.0, 12.5, -1.0]),
+        size_bytes=st.sampled_from([44, 800_044, 0]),
+        sample_rate=st.sampled_from([16000, 0]),
+        channels=st.sampled_from([2, 1, 3]),
+        paused_s=st.sampled_from([0.0, 3.0]),
+        paused_spans=st.sampled_from([(), ((4.0, 7.0),), ((11.0, 13.0),)]),
+    ),
 )
 call_opening = st.builds(
     k.RequestCall,
@@ -158,6 +181,7 @@ call_opening = st.builds(
     session_id=st.just("sess_1"),
     direction=st.sampled_from(["web", "inbound", "outbound"]),
     agent_id=st.just("bot"),
+    recording=st.booleans(),
 )
 # Half the time the call opens with a whole dispatch (same worker and assignment
 # throughout), so sequences reach the connected phase and its conversation.

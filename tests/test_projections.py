@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 
+from actors.deciders import call
 from actors.event_store import EventStore
+from actors.host import ActorHost
 from actors.management import Management
 from actors.secrets import SecretStore
+from bus_contracts import calls as k
 from bus_contracts.events import PipeConfig, SipTrunkConfig
 from projections.projector import Projector, rebuild
 from projections.read_model import ReadModel
@@ -43,6 +46,15 @@ async def populate(mgmt: Management) -> None:
     await mgmt.release_number(P, "num_14155550102")
     await mgmt.delete_pipe(P, pipes[3].id)
     await mgmt.add_number(P, "+442071838750", country="GB")
+    calls = ActorHost(mgmt.store, call.DECIDER)
+    request = k.RequestCall(project_id=P, pipe_id=pipes[0].id, session_id="call_1", direction="web",
+                            agent_id="bot0", recording=True)  # fmt: skip
+    await calls.create("call_1", request)
+    await calls.execute("call_1", k.EndCall(project_id=P, reason="hangup"))
+    await calls.execute("call_1", k.AttachRecording(project_id=P, recording_id="rec_1", duration_s=9.5,
+                        size_bytes=608_044, sample_rate=16000, channels=2, paused_s=2.0,
+                        paused_spans=((3.0, 5.0),)))  # fmt: skip
+    await calls.stop()
 
 
 async def test_read_your_writes_and_rebuild_equals_live(store: EventStore, nc, tmp_path):
@@ -72,6 +84,8 @@ async def test_read_your_writes_and_rebuild_equals_live(store: EventStore, nc, t
     tables = dump(tmp_path / "live.db")
     assert len(tables["pipes"]) == 5  # 6 created, 1 deleted
     assert {r[2] for r in tables["numbers"]} == {"+14155550100", "+14155550101", "+442071838750"}
+    (recording,) = tables["recordings"]
+    assert recording[:4] == ("rec_1", "call_1", P, tables["calls"][0][2]) and recording[-2] == "[[3.0,5.0]]"
     await mgmt.stop()
 
 

@@ -53,6 +53,7 @@ class CallState(msgspec.Struct, frozen=True, kw_only=True):
     skipped: tuple[tuple[str, str], ...] = ()
     end_requested: bool = False
     ended: k.CallEnded | None = None
+    recording: k.RecordingStored | None = None
 
     @property
     def project_id(self) -> str:
@@ -125,6 +126,8 @@ def evolve(state: CallState, event: Event) -> CallState:
             return replace(state, end_requested=True)
         case k.CallEnded():
             return replace(state, phase="ended", ended=event, queued=False)
+        case k.RecordingStored():
+            return replace(state, recording=event)
     return state
 
 
@@ -168,6 +171,34 @@ def _not_ended(state: CallState, project_id: str) -> CallState:
     if state.phase == "ended":
         raise Conflict("the call has ended")
     return state
+
+
+def _attach_recording(command: k.AttachRecording, state: CallState) -> list[Event]:
+    """A call's one recording; allowed after the end, because the audio stops after it."""
+    assert state.request is not None
+    if not state.request.recording:
+        raise Invalid("the call's pipe does not record calls")
+    if state.recording is not None:
+        if state.recording.recording_id == command.recording_id:
+            return []
+        raise Conflict("the call already has its recording")
+    if command.duration_s < 0 or command.size_bytes <= 0 or command.sample_rate <= 0 or command.channels not in (1, 2):
+        raise Invalid("a recording has a duration, some bytes, a sample rate and one or two channels")
+    if not 0 <= command.paused_s <= command.duration_s or any(
+        not 0 <= start <= end <= command.duration_s for start, end in command.paused_spans
+    ):
+        raise Invalid("paused spans lie within the recording")
+    return [
+        k.RecordingStored(
+            recording_id=command.recording_id,
+            duration_s=command.duration_s,
+            size_bytes=command.size_bytes,
+            sample_rate=command.sample_rate,
+            channels=command.channels,
+            paused_s=command.paused_s,
+            paused_spans=command.paused_spans,
+        )
+    ]
 
 
 def decide(command: Command, state: CallState) -> Sequence[Event]:
@@ -307,6 +338,8 @@ def decide(command: Command, state: CallState) -> Sequence[Event]:
         case k.RequestEnd():
             _not_ended(state, command.project_id)
             return [] if state.end_requested else [k.EndRequested(reason=command.reason, by=command.by)]
+        case k.AttachRecording():
+            return _attach_recording(command, _live(state, command.project_id))
         case k.EndCall():
             _live(state, command.project_id)
             if state.phase == "ended":

@@ -9,6 +9,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from actors.errors import NotFound
+from api.controllers.recordings import RecordingRef, recording_ref
 from api.deps import NodeDep, PrincipalDep, ReadsDep
 from api.errors import READ, READ_ONE, responses
 from bus_contracts.calls import TurnTimings
@@ -50,6 +51,8 @@ class CallMetrics(msgspec.Struct, kw_only=True):
 
 class CallDetail(Call, kw_only=True):
     metrics: CallMetrics
+    #: The call's recording, once stored (its pipe records, and the call had audio).
+    recording: RecordingRef | None
 
 
 class CallList(msgspec.Struct):
@@ -146,7 +149,7 @@ class CallController(Controller):
         rows = await reads.calls(principal.project_id, status=status, pipe_id=pipe_id, limit=limit)
         return CallList(data=[_call(r) for r in rows])
 
-    @get("/{call_id:str}", summary="Get a call, with its measured turn timings", responses=READ_ONE)
+    @get("/{call_id:str}", summary="Get a call, with its measured turn timings and its recording", responses=READ_ONE)
     async def get_call(self, principal: PrincipalDep, call_id: FromPath[str], reads: ReadsDep) -> CallDetail:
         row = await _own(reads, principal, call_id)
         timed = [_timings.decode(t) for t in await reads.reply_timings(call_id)]
@@ -158,7 +161,9 @@ class CallController(Controller):
             stt_p95_ms=_p95([t.stt_ms for t in timed]),
             tts_p95_ms=_p95([t.tts_ttfb_ms for t in timed]),
         )
-        return CallDetail(**msgspec.structs.asdict(_call(row)), metrics=metrics)
+        recorded = await reads.recordings(principal.project_id, call_id=call_id, limit=1)
+        recording = recording_ref(recorded[0]) if recorded else None
+        return CallDetail(**msgspec.structs.asdict(_call(row)), metrics=metrics, recording=recording)
 
     @get("/{call_id:str}/transcript", summary="What was said, turn by turn", responses=READ_ONE)
     async def transcript(self, principal: PrincipalDep, call_id: FromPath[str], reads: ReadsDep) -> Transcript:

@@ -9,16 +9,22 @@ down, and ``playback.clear`` tells the client to drop the bot audio it holds. Cl
 server: ``{"type": "user.text", "text": ...}``, ``{"type": "hangup"}``. Server -> client:
 ``session.started``, ``state``, ``user.turn``, ``agent.delta``, ``agent.reply`` (with
 ``timings``), ``agent.say``, ``agent.filler`` (the agent is slow: its filler is played),
-``transfer`` (the call moved to another agent), ``error``,
-``session.ended`` (with the reason).
+``transfer`` (the call moved to another agent), ``recording.paused`` and
+``recording.resumed`` (a recording pipe's agent paused or resumed the recording; what
+the client sends in between is recorded as silence), ``error``,
+``session.ended`` (with the reason). When the pipe records, the voice session's
+audio is stored once it stops (speech.recording) and attached to the call.
 Close codes: 4003 invalid, used or expired session token; 4004 no such pipe;
 1013 this node is draining (connect again: the token was not used).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
+from typing import TYPE_CHECKING
 
 from litestar import WebSocket, websocket
 from litestar.exceptions import WebSocketDisconnect
@@ -28,8 +34,13 @@ from actors.call_session import CallSession
 from api.deps import NodeDep
 from api.doors.client_audio import AudioRefused, ClientAudio
 from bus_contracts import calls as k
-from bus_contracts.ids import new_call_id
+from bus_contracts.ids import new_call_id, new_recording_id
 from bus_contracts.voice_profiles import DEFAULT_PROFILE_ID, get_profile
+
+if TYPE_CHECKING:  # the speech layer loads only for audio sessions
+    from speech.recording import StereoRecording
+
+log = logging.getLogger(__name__)
 
 
 @websocket("/v1/pipes/{pipe_id:str}/connect")
@@ -71,6 +82,7 @@ async def _serve(socket: WebSocket, pipe_id: str | None, node) -> None:
             max_duration_s=pipe["max_call_duration_s"],
             node_id=node.node_id,
             first_speaker=pipe["first_speaker"],
+            recording=bool(pipe["recording"]),
         ),
     )
     request = requested.state.request
@@ -88,11 +100,15 @@ async def _serve(socket: WebSocket, pipe_id: str | None, node) -> None:
         await session.provider_skipped(kind, provider, reason)  # type: ignore[arg-type]
 
     profile = get_profile(request.voice_profile_id or DEFAULT_PROFILE_ID) or get_profile(DEFAULT_PROFILE_ID)
-    audio = ClientAudio(socket.send_bytes, send_json, caller_spoke, caller_barged_in, provider_skipped, profile)
+    audio = ClientAudio(
+        socket.send_bytes, send_json, caller_spoke, caller_barged_in, provider_skipped, profile,
+        record=request.recording,
+    )  # fmt: skip
 
     async def send(frame: dict) -> None:
-        await socket.send_json(frame)
+        # The pipeline first: a recording is paused before the client can learn it is.
         await audio.relay(frame)
+        await socket.send_json(frame)
 
     async def forget(session: CallSession, _reason: str) -> None:
         node.session_ended(session.call_id)
@@ -148,3 +164,30 @@ async def _serve(socket: WebSocket, pipe_id: str | None, node) -> None:
     finally:
         await audio.stop()
         await session.end("hangup")
+        if audio.recording is not None:
+            await _store_recording(node, session, audio.recording)
+
+
+async def _store_recording(node, session: CallSession, recording: StereoRecording) -> None:
+    """Store the call's recording, then put it on the call's record (an object no event
+    names is only a leftover; an event naming no object would be a broken promise)."""
+    recording_id = new_recording_id()
+    try:
+        wav = await asyncio.to_thread(recording.finish)
+        with wav.file:
+            size = await node.recordings.put(recording_id, wav.file)
+        await node.calls.execute(
+            session.call_id,
+            k.AttachRecording(
+                project_id=session.project_id,
+                recording_id=recording_id,
+                duration_s=wav.duration_s,
+                size_bytes=size,
+                sample_rate=wav.sample_rate,
+                channels=wav.channels,
+                paused_s=wav.paused_s,
+                paused_spans=wav.paused_spans,
+            ),
+        )
+    except Exception:
+        log.exception("call %s: its recording %s could not be stored", session.call_id, recording_id)

@@ -4,7 +4,9 @@ the same way, through a speech pipeline (speech.session) built for this session.
 
 The agent's words reach the pipeline through the frames the call session sends the
 client: ``agent.delta`` is spoken as its sentences complete, ``agent.reply`` flushes
-the rest, ``agent.say`` speaks at once.
+the rest, ``agent.say`` speaks at once. When the pipe records, both sides go into a
+stereo recording, which ``recording.paused`` and ``recording.resumed`` pause and
+resume (``ClientAudio.recording``, finished once the session has stopped).
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import functools
 import os
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bus_contracts.voice_profiles import VoiceProfile
+
+if TYPE_CHECKING:  # the speech layer loads only for audio sessions
+    from speech.recording import StereoRecording
 
 SendBytes = Callable[[bytes], Awaitable[None]]
 SendJson = Callable[[dict], Awaitable[None]]
@@ -49,6 +54,8 @@ class ClientAudio:
         on_barge_in: Callable[[str], Awaitable[None]],
         on_skip: Callable[[str, str, str], Awaitable[None]],
         profile: VoiceProfile,
+        *,
+        record: bool = False,
     ) -> None:
         self._send_bytes = send_bytes
         self._send_json = send_json
@@ -56,7 +63,11 @@ class ClientAudio:
         self._on_barge_in = on_barge_in
         self._on_skip = on_skip
         self._profile = profile
+        self._record = record
         self.speech = None
+        self.recording: StereoRecording | None = None
+        #: The agent paused recording (possibly before audio started).
+        self._recording_paused = False
         #: The agent's reply text is still arriving.
         self._reply_open = False
         #: The caller cut the reply off: the rest of its text is not spoken.
@@ -84,6 +95,7 @@ class ClientAudio:
             raise AudioRefused(f"output_sample_rate must be one of {list(OUTPUT_RATES)}")
         from speech import providers  # Pipecat loads only for audio sessions
         from speech.failover import failover_chain
+        from speech.recording import StereoRecording
         from speech.session import SpeechSession
 
         chains = {}
@@ -100,6 +112,7 @@ class ClientAudio:
             services = [(ref.provider, builders[ref.provider](ref, os.environ)) for ref in ready]
             chains[kind] = failover_chain(services, functools.partial(self._switched, kind))
 
+        self.recording = StereoRecording() if self._record else None
         self.speech = SpeechSession(
             in_rate=in_rate,
             out_rate=out_rate,
@@ -111,8 +124,12 @@ class ClientAudio:
             on_tts_audio=self._tts_audio,
             stt=chains["stt"],
             tts=chains["tts"],
+            recording=self.recording,
         )
         await self.speech.start()
+        if self.recording is not None:  # the file starts as the client is told audio has
+            self.recording.start()
+            self._apply_recording_pause()
         unspoken, self._unspoken = self._unspoken, []
         for said in unspoken:
             await self.relay(said)
@@ -127,7 +144,14 @@ class ClientAudio:
         await self.speech.feed(pcm)
 
     async def relay(self, frame: dict[str, Any]) -> None:
-        """What the call session told the client, spoken where it is the agent talking."""
+        """What the call session told the client, spoken where it is the agent talking;
+        the recording's pause and end."""
+        if frame.get("type") in ("recording.paused", "recording.resumed"):
+            self._recording_paused = frame["type"] == "recording.paused"
+            self._apply_recording_pause()
+            return
+        if frame.get("type") == "session.ended" and self.recording is not None:
+            self.recording.end()  # with the call, not once its sockets and pipeline have wound down
         if self.speech is None:
             if frame.get("type") in SPOKEN and len(self._unspoken) < MAX_UNSPOKEN:
                 self._unspoken.append(frame)
@@ -190,6 +214,15 @@ class ClientAudio:
         self._muted = self._reply_open
         await self._on_barge_in(" ".join(self._heard))
 
+    def _apply_recording_pause(self) -> None:
+        if self.recording is not None:
+            if self._recording_paused:
+                self.recording.pause()
+            else:
+                self.recording.resume()
+
     async def stop(self) -> None:
+        if self.recording is not None:
+            self.recording.end()  # unless the call's end has: the client left
         if self.speech is not None:
             await self.speech.stop()
