@@ -4,6 +4,7 @@ network still speaks, with the local providers, and each skip is on record."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 from websockets.asyncio.client import connect
@@ -42,17 +43,7 @@ async def test_a_cloud_first_profile_speaks_offline_and_says_so(stack):
         ctx.session.on("user_turn", heard.append)
         await ctx.session.run()
 
-    runner = AgentRunner(agent, agent_id="cloudy", api_key=stack.api_key, base_url=stack.url)
-    task = asyncio.create_task(runner.run())
-    await on_board(stack, "cloudy")
-    async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
-        pipe = await c.pipes.create(name="Cloudy", agent_id="cloudy", voice_profile="vp_en_male_std")
-        token = await c.sessions.create_token(pipe.pipe_id)
-    async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
-        client = Client(ws)
-        call_id = (await client.next("session.started"))["call_id"]
-        await client.state("listening")
-        await ws.send(json.dumps({"type": "audio.start"}))
+    async with cloud_profile_call(stack, agent, "cloudy") as (ws, client, call_id):
         warnings = [await client.next("error", timeout=30) for _ in range(3)]
         assert {(w["severity"], w["source"], w["code"]) for w in warnings} == {
             ("warn", "stt", "provider_failover"),
@@ -69,8 +60,6 @@ async def test_a_cloud_first_profile_speaks_offline_and_says_so(stack):
     skipped = [(r.event.kind, r.event.provider) for r in records if r.envelope.type == "call.provider_skipped"]
     assert skipped == [("stt", "deepgram"), ("tts", "cartesia"), ("tts", "elevenlabs")]
     assert heard == [turn["text"]]
-    await runner.shutdown()
-    await task
 
 
 async def test_cloud_providers_serve_and_a_crash_mid_call_hands_over_without_dropping_it(stack, monkeypatch):
@@ -92,17 +81,7 @@ async def test_cloud_providers_serve_and_a_crash_mid_call_hands_over_without_dro
             ctx.session.on("user_turn", heard.append)
             await ctx.session.run()
 
-        runner = AgentRunner(agent, agent_id="cloud-echo", api_key=stack.api_key, base_url=stack.url)
-        task = asyncio.create_task(runner.run())
-        await on_board(stack, "cloud-echo")
-        async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
-            pipe = await c.pipes.create(name="Cloud", agent_id="cloud-echo", voice_profile="vp_en_male_std")
-            token = await c.sessions.create_token(pipe.pipe_id)
-        async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
-            client = Client(ws)
-            call_id = (await client.next("session.started"))["call_id"]
-            await client.state("listening")
-            await ws.send(json.dumps({"type": "audio.start"}))
+        async with cloud_profile_call(stack, agent, "cloud-echo") as (ws, client, call_id):
             await client.next("audio.started", timeout=30)
             assert deepgram.connections[0][1] == "Token dg-key"  # the keys reached the providers
             assert cartesia.connections[0][1] == "ca-key" and elevenlabs.connections[0][1] == "el-key"
@@ -142,6 +121,26 @@ async def test_cloud_providers_serve_and_a_crash_mid_call_hands_over_without_dro
         records = await stack.node.store.read_subject("call", call_id)
         skips = [(r.event.kind, r.event.provider) for r in records if r.envelope.type == "call.provider_skipped"]
         assert sorted(skips[:2]) == [("stt", "deepgram"), ("tts", "cartesia")] and skips[2:] == [("tts", "elevenlabs")]
+
+
+@contextlib.asynccontextmanager
+async def cloud_profile_call(stack, agent, agent_id: str):
+    """A runner of ``agent``, and a call to it on a pipe with the cloud-first profile
+    vp_en_male_std, connected, listening, its audio asked for: (ws, client, call_id)."""
+    runner = AgentRunner(agent, agent_id=agent_id, api_key=stack.api_key, base_url=stack.url)
+    task = asyncio.create_task(runner.run())
+    try:
+        await on_board(stack, agent_id)
+        async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+            pipe = await c.pipes.create(name=agent_id, agent_id=agent_id, voice_profile="vp_en_male_std")
+            token = await c.sessions.create_token(pipe.pipe_id)
+        async with connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}") as ws:
+            client = Client(ws)
+            call_id = (await client.next("session.started"))["call_id"]
+            await client.state("listening")
+            await ws.send(json.dumps({"type": "audio.start"}))
+            yield ws, client, call_id
+    finally:
         await runner.shutdown()
         await task
 

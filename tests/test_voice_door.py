@@ -128,20 +128,9 @@ async def test_a_greeting_said_before_audio_started_is_spoken_once_it_has(stack)
     await client.next("agent.say")  # the greeting came before the client asked for audio
     await ws.send(json.dumps({"type": "audio.start"}))
     await client.next("audio.started", timeout=30)
-    audio = bytearray()
-    async with asyncio.timeout(15):
-        while len(audio) < 32000:  # a second of it
-            message = await ws.recv()
-            if isinstance(message, bytes):
-                audio.extend(message)
-    while True:
-        try:
-            message = await asyncio.wait_for(ws.recv(), 1.0)
-        except TimeoutError:
-            break
-        if isinstance(message, bytes):
-            audio.extend(message)
-    heard = transcribe(bytes(audio) + bytes(16000))
+    audio = await client.audio_until_quiet(timeout=15)
+    assert len(audio) > 32000  # a second and more of it
+    heard = transcribe(audio + bytes(16000))
     assert words_right(heard, "hello thanks for calling") >= 0.5, heard
     await ws.close()
     await runner.shutdown()
