@@ -20,6 +20,12 @@ ProfileId = Annotated[
     str, Meta(min_length=1, max_length=64, description="A voice profile id from GET /v1/voice-profiles")
 ]
 FirstSpeaker = Literal["agent", "user"]
+BargeIn = Annotated[
+    float,
+    Meta(
+        ge=0.2, le=5.0, description="Seconds of caller speech over the bot that stop it (shorter: a noise or 'mm-hm')"
+    ),
+]
 
 
 class Error(msgspec.Struct, kw_only=True):
@@ -69,6 +75,7 @@ class PipeCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     recording: bool = False
     max_call_duration_s: Duration = 3600
     first_speaker: FirstSpeaker = "agent"
+    barge_in_min_speech_s: BargeIn = 0.6
 
 
 class PipeUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -81,6 +88,7 @@ class PipeUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     recording: bool | UnsetType = UNSET
     max_call_duration_s: Duration | UnsetType = UNSET
     first_speaker: FirstSpeaker | UnsetType = UNSET
+    barge_in_min_speech_s: BargeIn | UnsetType = UNSET
 
 
 class Pipe(msgspec.Struct, kw_only=True):
@@ -93,6 +101,7 @@ class Pipe(msgspec.Struct, kw_only=True):
     recording: bool
     max_call_duration_s: int
     first_speaker: FirstSpeaker
+    barge_in_min_speech_s: float
     #: Ids of the numbers routed to this pipe.
     numbers: list[str]
     created_at: str

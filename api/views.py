@@ -37,6 +37,7 @@ def pipe(row: dict[str, Any]) -> dto.Pipe:
         recording=bool(row["recording"]),
         max_call_duration_s=row["max_call_duration_s"],
         first_speaker=row["first_speaker"],
+        barge_in_min_speech_s=row["barge_in_min_speech_s"],
         numbers=list(row.get("numbers", [])),
         created_at=row["created_at"],
         updated_at=row["updated_at"],

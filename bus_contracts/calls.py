@@ -58,6 +58,8 @@ class CallRequested(Event, frozen=True, kw_only=True):
     #: Who opens the call: "agent" (its greeting is spoken) or "user" (the agent's
     #: words before the caller's first turn are not).
     first_speaker: FirstSpeaker = "agent"
+    #: Seconds of caller speech over the bot that stop it (the pipe's barge-in policy).
+    barge_in_min_speech_s: float = 0.6
     #: The pipe records its calls: a voice session leaves a stereo WAV (see RecordingStored).
     recording: bool = False
 
@@ -223,6 +225,7 @@ class RequestCall(Command, frozen=True, kw_only=True):
     max_duration_s: int = 3600
     node_id: str = ""
     first_speaker: FirstSpeaker = "agent"
+    barge_in_min_speech_s: float = 0.6
     recording: bool = False
 
 

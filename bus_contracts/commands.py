@@ -48,6 +48,7 @@ class UpdatePipe(Command, frozen=True, kw_only=True):
     recording: bool | UnsetType = UNSET
     max_call_duration_s: int | UnsetType = UNSET
     first_speaker: FirstSpeaker | UnsetType = UNSET
+    barge_in_min_speech_s: float | UnsetType = UNSET
 
 
 class LinkNumber(Command, frozen=True, kw_only=True):

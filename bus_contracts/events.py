@@ -54,6 +54,8 @@ class PipeConfig(msgspec.Struct, frozen=True, kw_only=True):
     recording: bool = False
     max_call_duration_s: int = 3600
     first_speaker: FirstSpeaker = "agent"
+    #: Seconds of caller speech over the bot before it stops (barge-in); less is a noise.
+    barge_in_min_speech_s: float = 0.6
 
 
 @event("pipe.created", aggregate="pipe")
@@ -73,6 +75,7 @@ class PipeUpdated(Event, frozen=True, kw_only=True):
     recording: bool | UnsetType = UNSET
     max_call_duration_s: int | UnsetType = UNSET
     first_speaker: FirstSpeaker | UnsetType = UNSET
+    barge_in_min_speech_s: float | UnsetType = UNSET
 
 
 @event("pipe.number_linked", aggregate="pipe")

@@ -57,8 +57,8 @@ async def pipe_created(db: aiosqlite.Connection, rec: Recorded) -> None:
     cfg = rec.event.config
     await db.execute(
         "INSERT OR REPLACE INTO pipes(pipe_id, project_id, name, voice_profile_id, agent_id, agent_endpoint,"
-        " recording, max_call_duration_s, first_speaker, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " recording, max_call_duration_s, first_speaker, barge_in_min_speech_s, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             rec.envelope.aggregate_id,
             rec.event.project_id,
@@ -69,6 +69,7 @@ async def pipe_created(db: aiosqlite.Connection, rec: Recorded) -> None:
             int(cfg.recording),
             cfg.max_call_duration_s,
             cfg.first_speaker,
+            cfg.barge_in_min_speech_s,
             _at(rec),
             _at(rec),
         ),
@@ -83,6 +84,7 @@ _PIPE_COLUMNS = (
     "recording",
     "max_call_duration_s",
     "first_speaker",
+    "barge_in_min_speech_s",
 )
 
 

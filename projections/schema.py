@@ -2,7 +2,7 @@
 so replaying the log into an empty database reproduces the tables exactly."""
 
 #: Bump when tables or their meaning change: a node then replays the log into fresh tables.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS checkpoint (
@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS pipes (
     recording           INTEGER NOT NULL,
     max_call_duration_s INTEGER NOT NULL,
     first_speaker       TEXT NOT NULL,
+    barge_in_min_speech_s REAL NOT NULL,
     created_at          TEXT NOT NULL,
     updated_at          TEXT NOT NULL
 );

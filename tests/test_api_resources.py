@@ -37,6 +37,9 @@ async def test_pipe_crud_is_read_your_writes(client):
 
     updated = await client.pipes.update(created.pipe_id, recording=True, max_call_duration_s=600)
     assert updated.recording and updated.max_call_duration_s == 600 and updated.name == "Support"
+    assert created.barge_in_min_speech_s == 0.6
+    updated = await client.pipes.update(created.pipe_id, barge_in_min_speech_s=1.2)
+    assert updated.barge_in_min_speech_s == 1.2 and updated.recording
     assert (await client.pipes.get(created.pipe_id)).recording
 
     switched = await client.pipes.update(created.pipe_id, agent_id=None, agent_endpoint="https://bot.example/turn")

@@ -25,6 +25,7 @@ CASES = [
     ("POST", "/v1/pipes", {"name": "x", "agent_id": "a", "voice_profile": "vp_nope"}, 422, "vp_nope"),
     ("POST", "/v1/pipes", {"name": "x", "agent_id": "a", "max_call_duration_s": 5}, 400, "max_call_duration_s"),
     ("POST", "/v1/pipes", {"name": "x", "agent_id": "a", "max_call_duration_s": "long"}, 400, "max_call_duration_s"),
+    ("POST", "/v1/pipes", {"name": "x", "agent_id": "a", "barge_in_min_speech_s": 0}, 400, "barge_in_min_speech_s"),
     ("POST", "/v1/pipes", {"name": "x", "agent_id": "a", "recording": "yes"}, 400, "recording"),
     ("POST", "/v1/pipes", {"name": "x", "agent_id": "a", "first_speaker": "robot"}, 400, "first_speaker"),
     ("POST", "/v1/pipes", [1, 2], 400, "invalid"),

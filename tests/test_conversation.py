@@ -24,38 +24,38 @@ class Client:
     def __init__(self, ws):
         self.ws = ws
         #: JSON frames received while waiting for audio, not yet taken by next().
-        self._backlog: list[dict] = []
+        self.unread: list[dict] = []
         #: Bot audio received, not yet taken by audio_until_quiet().
         self.heard = bytearray()
 
-    async def _receive(self) -> None:
+    async def receive_one(self) -> None:
         message = await self.ws.recv()
         if isinstance(message, bytes):
             self.heard.extend(message)
         else:
-            self._backlog.append(json.loads(message))
+            self.unread.append(json.loads(message))
 
     async def next(self, kind: str, timeout: float = 5.0) -> dict:
         async with asyncio.timeout(timeout):
             while True:
-                while self._backlog:
-                    frame = self._backlog.pop(0)
+                while self.unread:
+                    frame = self.unread.pop(0)
                     if frame.get("type") == kind:
                         return frame
-                await self._receive()
+                await self.receive_one()
 
     async def audio_until_quiet(self, quiet_s: float = 1.0, timeout: float = 30.0) -> bytes:
         """The bot's audio until none has come for ``quiet_s`` (it is paced in real time),
         waiting up to ``timeout`` for the first of it."""
         async with asyncio.timeout(timeout):
             while not self.heard:
-                await self._receive()
+                await self.receive_one()
         while True:
             before = len(self.heard)
             try:
                 async with asyncio.timeout(quiet_s):
                     while len(self.heard) == before:
-                        await self._receive()
+                        await self.receive_one()
             except TimeoutError:
                 break
         audio, self.heard = bytes(self.heard), bytearray()

@@ -31,6 +31,7 @@ profiles = st.sampled_from([None, "vp_en_male_std", "vp_local_en", "vp_local_en"
 agent_ids = st.sampled_from(["bot", "billing-agent", "bad id!"])
 endpoints = st.sampled_from(["https://bot.example/turn", "http://10.0.0.1:8080/x", "not a url"])
 durations = st.sampled_from([60, 3600, 3600, 5, 100_000])
+barge_ins = st.sampled_from([0.6, 0.6, 1.5, 0.1, 9.0])
 unset_or = lambda s: st.one_of(st.just(msgspec.UNSET), s)  # noqa: E731
 
 brains = st.one_of(
@@ -46,6 +47,7 @@ pipe_configs = st.builds(
     recording=st.booleans(),
     max_call_duration_s=durations,
     first_speaker=st.sampled_from(["agent", "user"]),
+    barge_in_min_speech_s=barge_ins,
 )
 pipe_commands = st.one_of(
     st.builds(c.CreatePipe, project_id=projects, config=pipe_configs),
@@ -53,6 +55,7 @@ pipe_commands = st.one_of(
     st.builds(c.UpdatePipe, project_id=projects, name=names),
     st.builds(c.UpdatePipe, project_id=projects, recording=st.booleans()),
     st.builds(c.UpdatePipe, project_id=projects, max_call_duration_s=durations),
+    st.builds(c.UpdatePipe, project_id=projects, barge_in_min_speech_s=barge_ins),
     st.builds(c.UpdatePipe, project_id=projects, voice_profile_id=profiles),
     brains.map(lambda b: c.UpdatePipe(project_id="prj_a", agent_id=b[0], agent_endpoint=b[1])),
     st.builds(

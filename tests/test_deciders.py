@@ -44,6 +44,13 @@ class TestPipe:
         cfg = PipeConfig(name="x", agent_id="a", max_call_duration_s=5)
         given(pipe.DECIDER).when(c.CreatePipe(project_id=P, config=cfg)).then_refused(Invalid, "max_call_duration_s")
 
+    def test_barge_in_bounds(self):
+        cfg = PipeConfig(name="x", agent_id="a", barge_in_min_speech_s=0.1)
+        given(pipe.DECIDER).when(c.CreatePipe(project_id=P, config=cfg)).then_refused(Invalid, "barge_in_min_speech_s")
+        given(pipe.DECIDER, CREATED).when(c.UpdatePipe(project_id=P, barge_in_min_speech_s=9.0)).then_refused(
+            Invalid, "barge_in_min_speech_s"
+        )
+
     def test_update_records_only_changes(self):
         given(pipe.DECIDER, CREATED).when(c.UpdatePipe(project_id=P, name="Support", recording=True)).then(
             e.PipeUpdated(recording=True)

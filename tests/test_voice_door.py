@@ -12,7 +12,7 @@ from tests.conftest import eventually
 from tests.speech_audio import chunks, silence, speech
 from tests.test_runner_sdk import on_board, open_call
 from tests.test_speech_stt import words_right
-from unpod import AgentRunner, CallContext
+from unpod import AgentRunner, AsyncClient, CallContext
 
 
 class Echo:
@@ -224,5 +224,40 @@ async def test_barging_in_stops_playback_and_the_runner_hears_what_was_heard(sta
 
         (line,) = await eventually(transcript)
     assert line["text"] == heard
+    await runner.shutdown()
+    await task
+
+
+async def test_a_pipe_can_ask_for_longer_speech_before_the_bot_stops(stack):
+    """barge_in_min_speech_s is the pipe's: at 4 s, the same words over the bot that stop
+    it by default (0.6 s) are let through, and the story goes on."""
+    async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+        pipe = await c.pipes.create(name="patient", agent_id="patient-teller", barge_in_min_speech_s=4.0)
+    assert pipe.barge_in_min_speech_s == 4.0
+
+    async def agent(ctx: CallContext) -> None:
+        ctx.session.dialog_machine = Storyteller()
+        await ctx.session.run()
+
+    runner = AgentRunner(agent, agent_id="patient-teller", api_key=stack.api_key, base_url=stack.url)
+    task = asyncio.create_task(runner.run())
+    await on_board(stack, "patient-teller")
+    ws, client = await open_call(stack, "patient-teller")
+    await client.state("listening")
+    await ws.send(json.dumps({"type": "audio.start"}))
+    await client.next("audio.started", timeout=30)
+    for chunk in chunks(silence(0.3) + speech("tell me a story") + silence(1.2)):
+        await ws.send(chunk)
+    async with asyncio.timeout(30):
+        while len(client.heard) < 2 * 32000:  # two seconds of the story reached the caller
+            await client.receive_one()
+    for chunk in chunks(speech("wait wait stop talking please") + silence(1.0)):
+        await ws.send(chunk)
+    before = len(client.heard)
+    async with asyncio.timeout(10):
+        while len(client.heard) < before + 2 * 32000:  # two more seconds of story: it went on
+            await client.receive_one()
+    assert not [f for f in client.unread if f["type"] in ("playback.clear", "user.interrupted")]
+    await ws.close()
     await runner.shutdown()
     await task

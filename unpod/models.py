@@ -17,6 +17,7 @@ class Pipe(msgspec.Struct, kw_only=True):
     recording: bool = False
     max_call_duration_s: int = 3600
     first_speaker: str = "agent"
+    barge_in_min_speech_s: float = 0.6
     numbers: list[str] = []
     created_at: str | None = None
     updated_at: str | None = None

@@ -39,6 +39,7 @@ class PipesResource(_Resource):
         recording: bool = False,
         max_call_duration_s: int = 3600,
         first_speaker: str = "agent",
+        barge_in_min_speech_s: float = 0.6,
     ) -> Pipe:
         """Create a pipe served by an AgentRunner pool (``agent_id``) or an HTTP endpoint (``agent_endpoint``)."""
         body = {
@@ -49,12 +50,13 @@ class PipesResource(_Resource):
             "recording": recording,
             "max_call_duration_s": max_call_duration_s,
             "first_speaker": first_speaker,
+            "barge_in_min_speech_s": barge_in_min_speech_s,
         }
         return convert(await self._http.request("POST", "/v1/pipes", json=body), Pipe)
 
     async def update(self, pipe_id: str, **changes: Any) -> Pipe:
         """Change some fields: ``name``, ``voice_profile``, ``agent_id``, ``agent_endpoint``,
-        ``recording``, ``max_call_duration_s``, ``first_speaker``."""
+        ``recording``, ``max_call_duration_s``, ``first_speaker``, ``barge_in_min_speech_s``."""
         return convert(await self._http.request("PATCH", f"/v1/pipes/{_seg(pipe_id)}", json=changes), Pipe)
 
     async def delete(self, pipe_id: str) -> None:

@@ -48,6 +48,7 @@ class PipeController(Controller):
             recording=data.recording,
             max_call_duration_s=data.max_call_duration_s,
             first_speaker=data.first_speaker,
+            barge_in_min_speech_s=data.barge_in_min_speech_s,
         )
         written = await management.create_pipe(principal.project_id, config, trace=trace)
         return await _read(node, reads, principal.project_id, written.id, written.seq)

@@ -82,6 +82,7 @@ async def _serve(socket: WebSocket, pipe_id: str | None, node) -> None:
             max_duration_s=pipe["max_call_duration_s"],
             node_id=node.node_id,
             first_speaker=pipe["first_speaker"],
+            barge_in_min_speech_s=pipe["barge_in_min_speech_s"],
             recording=bool(pipe["recording"]),
         ),
     )
@@ -102,7 +103,7 @@ async def _serve(socket: WebSocket, pipe_id: str | None, node) -> None:
     profile = get_profile(request.voice_profile_id or DEFAULT_PROFILE_ID) or get_profile(DEFAULT_PROFILE_ID)
     audio = ClientAudio(
         socket.send_bytes, send_json, caller_spoke, caller_barged_in, provider_skipped, profile,
-        record=request.recording,
+        record=request.recording, barge_in_min_speech_s=request.barge_in_min_speech_s,
     )  # fmt: skip
 
     async def send(frame: dict) -> None:

@@ -56,7 +56,9 @@ class ClientAudio:
         profile: VoiceProfile,
         *,
         record: bool = False,
+        barge_in_min_speech_s: float = 0.6,
     ) -> None:
+        self._barge_in_min_speech_s = barge_in_min_speech_s
         self._send_bytes = send_bytes
         self._send_json = send_json
         self._on_turn = on_turn
@@ -125,6 +127,7 @@ class ClientAudio:
             stt=chains["stt"],
             tts=chains["tts"],
             recording=self.recording,
+            min_speech_s=self._barge_in_min_speech_s,
         )
         await self.speech.start()
         if self.recording is not None:  # the file starts as the client is told audio has
