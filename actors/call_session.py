@@ -234,6 +234,7 @@ class CallSession:
         try:
             reply = await self.endpoint.turn(text, context)
         except EndpointFailure as exc:
+            self._heard.pop(turn, None)
             log.warning("agent endpoint failed on %s turn %d: %s", self.call_id, turn, exc.message)
             await self.calls.execute(
                 self.call_id,
@@ -245,7 +246,8 @@ class CallSession:
             await self._client({"type": "agent.reply", "turn": turn, "text": FALLBACK, "fallback": True})
             return
         took = round(1000 * (time.monotonic() - started), 3)  # one answer: first token = whole reply
-        timings = k.TurnTimings(agent_ttft_ms=took, agent_total_ms=took)
+        spoken = self._heard.pop(turn, k.TurnTimings())
+        timings = msgspec.structs.replace(spoken, agent_ttft_ms=took, agent_total_ms=took)
         await self.calls.execute(
             self.call_id, k.RecordAgentReply(project_id=self.project_id, turn=turn, text=reply, timings=timings)
         )

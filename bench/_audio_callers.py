@@ -97,7 +97,7 @@ class Caller:
         turn = 0
         while (self.turns is None or turn < self.turns) and time.monotonic() < self.until:
             utterance = self.utterances[turn % len(self.utterances)]
-            self._first_audio, self._replied = None, None
+            self._first_audio, self._replied, self._speech_end = None, None, None
             began = clock
             await send(utterance)
             self._speech_end = began + FRAME_S + voiced_end(utterance)

@@ -46,6 +46,11 @@ class VoiceProfile(msgspec.Struct, frozen=True, kw_only=True):
 _POCKETSPHINX = ProviderRef(provider="pocketsphinx", model="en-us", offline=True)
 _PIPER_JOE = ProviderRef(provider="piper", voice="en_US-joe-medium", offline=True)
 _ESPEAK = ProviderRef(provider="espeak-ng", voice="en-us", offline=True)
+# The cloud providers take voice ids, not names (``tts_voice`` below is the name people read).
+_CARTESIA_MALE = "a0e99841-438c-4a64-b679-ae501e7d6091"
+_CARTESIA_FEMALE = "694f9389-aac1-45b6-b726-9d9369183238"
+_ELEVENLABS_ADAM = "pNInz6obpgDQGcFmaJgB"
+_ELEVENLABS_RACHEL = "21m00Tcm4TlvDq8ikWAM"
 
 CATALOG: tuple[VoiceProfile, ...] = (
     VoiceProfile(
@@ -60,8 +65,8 @@ CATALOG: tuple[VoiceProfile, ...] = (
         tts_voice="sonic-english-male",
         stt_failover=(ProviderRef(provider="deepgram", model="nova-3"), _POCKETSPHINX),
         tts_failover=(
-            ProviderRef(provider="cartesia", model="sonic-2", voice="sonic-english-male"),
-            ProviderRef(provider="elevenlabs", model="eleven_flash_v2_5", voice="Adam"),
+            ProviderRef(provider="cartesia", model="sonic-2", voice=_CARTESIA_MALE),
+            ProviderRef(provider="elevenlabs", model="eleven_flash_v2_5", voice=_ELEVENLABS_ADAM),
             _PIPER_JOE,
             _ESPEAK,
         ),
@@ -80,8 +85,8 @@ CATALOG: tuple[VoiceProfile, ...] = (
         tts_voice="Rachel",
         stt_failover=(ProviderRef(provider="deepgram", model="nova-3"), _POCKETSPHINX),
         tts_failover=(
-            ProviderRef(provider="elevenlabs", model="eleven_flash_v2_5", voice="Rachel"),
-            ProviderRef(provider="cartesia", model="sonic-2", voice="sonic-english-female"),
+            ProviderRef(provider="elevenlabs", model="eleven_flash_v2_5", voice=_ELEVENLABS_RACHEL),
+            ProviderRef(provider="cartesia", model="sonic-2", voice=_CARTESIA_FEMALE),
             _PIPER_JOE,
             _ESPEAK,
         ),

@@ -6,18 +6,31 @@ waited for before it called the turn over (its ``stop_secs``), and STT, from tha
 to the final transcript. The transcript is not passed on; everything else flows
 through. The agent's words come back into the pipeline from the call session (see
 speech.session).
+
+One turn per utterance, as the VAD delimits it: a streaming STT (Deepgram) may
+finalise pieces of a sentence while the caller is still speaking; those are held and
+go out with the piece that comes after the VAD has called the turn over (or, if none
+comes, ``LATE_PIECES_S`` after it).
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from pipecat.frames.frames import Frame, TranscriptionFrame, VADUserStoppedSpeakingFrame
+from pipecat.frames.frames import (
+    Frame,
+    TranscriptionFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 #: (text, endpointing_ms, stt_ms)
 OnTurn = Callable[[str, float, float], Awaitable[None]]
+#: How long pieces finalised mid-utterance wait for the last piece after the VAD's stop.
+LATE_PIECES_S = 1.0
 
 
 class TranscriptToCall(FrameProcessor):
@@ -26,16 +39,39 @@ class TranscriptToCall(FrameProcessor):
         self._on_turn = on_turn
         self._stopped_at: float | None = None
         self._stop_secs = 0.0
+        self._speaking = False
+        #: Pieces of the current utterance finalised while the caller was still speaking.
+        self._pieces: list[str] = []
+        self._flush: asyncio.TimerHandle | None = None
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
-        if isinstance(frame, VADUserStoppedSpeakingFrame):
+        if isinstance(frame, VADUserStartedSpeakingFrame):
+            self._speaking, self._stopped_at = True, None
+        elif isinstance(frame, VADUserStoppedSpeakingFrame):
+            self._speaking = False
             self._stopped_at, self._stop_secs = time.monotonic(), frame.stop_secs
+            if self._pieces:  # if no last piece comes, what was heard is the turn
+                self._flush = asyncio.get_running_loop().call_later(LATE_PIECES_S, self._flush_pieces)
         elif isinstance(frame, TranscriptionFrame) and direction == FrameDirection.DOWNSTREAM:
             if frame.text.strip():
-                await self._on_turn(frame.text, *self._timings())
+                self._pieces.append(frame.text.strip())
+                if not self._speaking:
+                    await self._turn()
             return
         await self.push_frame(frame, direction)
+
+    async def _turn(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        text, self._pieces = " ".join(self._pieces), []
+        await self._on_turn(text, *self._timings())
+
+    def _flush_pieces(self) -> None:
+        self._flush = None
+        if self._pieces and not self._speaking:
+            self.create_task(self._turn(), name="late-transcript")
 
     def _timings(self) -> tuple[float, float]:
         """0 and 0 for a transcript the VAD did not call (an STT that finalises on its own)."""

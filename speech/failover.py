@@ -31,7 +31,10 @@ class FailOverOnAnyError(ServiceSwitcherStrategyFailover):
 
     async def handle_error(self, error: ErrorFrame) -> FrameProcessor | None:
         failed = error.processor or self.active_service
-        if failed is self.active_service and failed.is_usable:
+        standby = [s for s in self.services if s is not failed and s.is_usable]
+        # The last provider standing stays, errors and all: one failed utterance is
+        # better than a call that can no longer hear or speak.
+        if failed is self.active_service and failed.is_usable and standby:
             self.failed, self.why = failed, error.error
             await failed.set_usable(False)
         return await super().handle_error(error)

@@ -91,7 +91,10 @@ def _deepgram(ref: ProviderRef, env: Mapping[str, str]) -> STTService:
 
     settings = DeepgramSTTService.Settings(**_given(model=ref.model))
     return DeepgramSTTService(
-        api_key=env[API_KEYS["deepgram"]], base_url=env.get(URLS["deepgram"], ""), settings=settings
+        api_key=env[API_KEYS["deepgram"]],
+        base_url=env.get(URLS["deepgram"], ""),
+        settings=settings,
+        audio_passthrough=False,
     )
 
 

@@ -84,10 +84,15 @@ async def test_a_person_talks_to_the_demo_agent_from_the_demo_page(stack, chromi
         await runner.shutdown()
 
 
-async def test_the_demo_token_endpoint_answers_only_when_a_demo_runs(stack):
+async def test_the_demo_token_endpoint_answers_only_when_a_demo_runs_and_only_this_machine(stack):
     async with stack.http(api_key="") as http:
         r = await http.post("/demo/token")
         assert r.status_code == 404 and "unpod up --demo" in r.json()["message"]
+        stack.node.demo_pipe = (stack.project_id, "pipe_demo")
+        assert (await http.post("/demo/token")).status_code == 200
+        # Relayed by a local proxy for another host, or asked by another site's page: no.
+        assert (await http.post("/demo/token", headers={"Host": "demo.example.com"})).status_code == 404
+        assert (await http.post("/demo/token", headers={"Origin": "http://evil.example"})).status_code == 404
         sdk = await http.get("/sdk/unpod-web.js")
         assert sdk.status_code == 200 and "export class UnpodSession" in sdk.text
         assert sdk.headers["content-type"].startswith("text/javascript")

@@ -157,3 +157,16 @@ async def spoken_turn(ws, client: Client, said: str) -> tuple[dict, bytes]:
     turn = await client.next("user.turn", timeout=30)
     await client.next("agent.reply", timeout=30)
     return turn, await client.audio_until_quiet()
+
+
+def test_cloud_voices_are_named_by_the_ids_the_providers_take():
+    import re
+
+    from bus_contracts.voice_profiles import CATALOG
+
+    shapes = {
+        "cartesia": r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        "elevenlabs": r"[A-Za-z0-9]{20}",
+    }
+    refs = [r for p in CATALOG for r in p.tts_failover if r.provider in shapes]
+    assert refs and all(re.fullmatch(shapes[r.provider], r.voice or "") for r in refs), refs

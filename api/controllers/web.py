@@ -17,7 +17,7 @@ from api.deps import NodeDep
 from api.errors import responses
 
 _STATIC = resources.files("api") / "static"
-_LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+_LOOPBACK = {"127.0.0.1", "::1", "[::1]", "localhost"}
 
 
 class DemoToken(msgspec.Struct, kw_only=True):
@@ -45,7 +45,13 @@ class WebController(Controller):
           responses=responses(404))  # fmt: skip
     async def demo_token(self, request: Request, node: NodeDep) -> DemoToken:
         client = request.client.host if request.client else ""
-        if node.demo_pipe is None or client not in _LOOPBACK:
+        # Loopback by address and by name: a request relayed from elsewhere by a local
+        # proxy or tunnel, or sent by a page of another site (DNS rebinding), names
+        # another host or origin.
+        host = request.url.hostname or ""
+        origin = request.headers.get("origin")
+        same_origin = origin is None or origin.startswith(("http://127.0.0.1:", "http://localhost:", "http://[::1]:"))
+        if node.demo_pipe is None or client not in _LOOPBACK or host not in _LOOPBACK or not same_origin:
             raise NotFound("no demo is running here (start the stack with `unpod up --demo`)")
         project_id, pipe_id = node.demo_pipe
         token, expires_at = await node.session_tokens.issue(project_id, pipe_id, {"source": "demo"})

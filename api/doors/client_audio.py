@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,8 @@ from bus_contracts.voice_profiles import VoiceProfile
 
 if TYPE_CHECKING:  # the speech layer loads only for audio sessions
     from speech.recording import StereoRecording
+
+log = logging.getLogger("unpod.speech")
 
 SendBytes = Callable[[bytes], Awaitable[None]]
 SendJson = Callable[[dict], Awaitable[None]]
@@ -84,10 +87,13 @@ class ClientAudio:
         self._first_audio_at: float | None = None
         self._first_audio = asyncio.Event()
         self._finished_by_call = False
+        self._starting = False
+        #: The reply under way has words to say (not only punctuation), not yet timed.
+        self._speakable = False
 
     async def start(self, frame: dict[str, Any]) -> dict[str, Any]:
         """Build and start the pipeline; the ``audio.started`` frame to answer with."""
-        if self.speech is not None:
+        if self.speech is not None or self._starting:
             raise AudioRefused("audio has already started on this session")
         in_rate = frame.get("input_sample_rate", 16000)
         out_rate = frame.get("output_sample_rate", 16000)
@@ -114,8 +120,8 @@ class ClientAudio:
             services = [(ref.provider, builders[ref.provider](ref, os.environ)) for ref in ready]
             chains[kind] = failover_chain(services, functools.partial(self._switched, kind))
 
-        self.recording = StereoRecording() if self._record else None
-        self.speech = SpeechSession(
+        recording = StereoRecording() if self._record else None
+        speech = SpeechSession(
             in_rate=in_rate,
             out_rate=out_rate,
             send_bytes=self._send_bytes,
@@ -126,10 +132,20 @@ class ClientAudio:
             on_tts_audio=self._tts_audio,
             stt=chains["stt"],
             tts=chains["tts"],
-            recording=self.recording,
+            recording=recording,
             min_speech_s=self._barge_in_min_speech_s,
         )
-        await self.speech.start()
+        # Until it has started, what the agent says waits in _unspoken (speech is None).
+        self._starting = True
+        try:
+            await speech.start()
+        except Exception as exc:  # a model or provider that would not start: the call goes on in text
+            log.warning("speech pipeline failed to start: %s", exc)
+            await speech.stop()
+            raise AudioRefused("the speech pipeline could not start; this session stays text-only") from exc
+        finally:
+            self._starting = False
+        self.speech, self.recording = speech, recording
         if self.recording is not None:  # the file starts as the client is told audio has
             self.recording.start()
             self._apply_recording_pause()
@@ -164,6 +180,7 @@ class ClientAudio:
                 if not self._reply_open:  # a new reply: nothing of it heard yet
                     self._begin_reply()
                 if not self._muted:
+                    self._speakable = self._speakable or any(c.isalnum() for c in frame["text"])
                     await self.speech.agent_text(frame["text"])
             case "agent.reply":
                 if self._reply_open:
@@ -171,6 +188,7 @@ class ClientAudio:
                 elif not self._finished_by_call and frame.get("text"):
                     # A whole reply with no stream before it (an HTTP agent endpoint's).
                     self._begin_reply()
+                    self._speakable = any(c.isalnum() for c in frame["text"])
                     await self.speech.agent_text(frame["text"])
                     await self._finish_reply()
                 self._finished_by_call = False
@@ -178,7 +196,7 @@ class ClientAudio:
                 await self.speech.say(frame["text"])
 
     def _begin_reply(self) -> None:
-        self._reply_open, self._muted = True, False
+        self._reply_open, self._muted, self._speakable = True, False, False
         self._heard.clear()
         self._reply_at, self._first_audio_at = time.monotonic(), None
         self._first_audio.clear()
@@ -196,7 +214,8 @@ class ClientAudio:
             return 0.0
         await self._finish_reply()
         self._finished_by_call = True  # its agent.reply frame, next, has nothing to add
-        if self._muted:
+        speakable, self._speakable = self._speakable, False
+        if self._muted or not speakable:  # cut off, or nothing in it to say: no sound to wait for
             return 0.0
         try:
             async with asyncio.timeout(timeout_s):

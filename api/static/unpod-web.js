@@ -117,20 +117,29 @@ export class UnpodSession {
   async connect() {
     if (this._ws) throw new Error("already connected");
     this._setState("connecting");
-    if (this.audio) await this._openAudio();
+    if (this.audio) {
+      try {
+        await this._openAudio();
+      } catch (e) {
+        await this._closeAudio();  // the microphone, if it was opened, is released
+        this._setState("ended");
+        throw e;
+      }
+    }
     const ws = new WebSocket(`${this.url}/v1/sessions/connect?token=${encodeURIComponent(this.token)}`);
     ws.binaryType = "arraybuffer";
     this._ws = ws;
     // Listen from the first frame: the agent may greet before audio has started.
-    ws.addEventListener("message", (e) => this._onMessage(e));
+    ws.addEventListener("message", (e) => { if (ws === this._ws) this._onMessage(e); });
     try {
       await new Promise((resolve, reject) => {
         this._connecting = { resolve, reject };
         ws.addEventListener("close", (e) => reject(new Error(`closed (${e.code}): ${e.reason || "no reason"}`)), { once: true });
       });
     } catch (e) {
+      this._ws = null;  // before closing: nothing more from this socket reaches the session
+      ws.close(1000, "connect failed");  // the server ends the call: no session left running
       await this._closeAudio();
-      this._ws = null;
       this._setState("ended");
       throw e;
     } finally {
@@ -150,10 +159,9 @@ export class UnpodSession {
   /** Hang up. */
   async disconnect() {
     const ws = this._ws;
-    if (ws && ws.readyState === WebSocket.OPEN) {
-      ws.send(JSON.stringify({ type: "hangup" }));
-      ws.close(1000, "client disconnect");
-    }
+    this._connecting?.reject(new Error("disconnected while connecting"));
+    if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "hangup" }));
+    ws?.close(1000, "client disconnect");
     await this._closeAudio();
     this._setState("ended");
   }
@@ -162,7 +170,9 @@ export class UnpodSession {
     const stream = await navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, echoCancellation: true, noiseSuppression: false, autoGainControl: false, ...this.microphone },
     });
+    this._stream = stream;
     const ctx = new AudioContext({ sampleRate: RATE });
+    this._ctx = ctx;
     const url = URL.createObjectURL(new Blob([WORKLETS], { type: "application/javascript" }));
     await ctx.audioWorklet.addModule(url);
     URL.revokeObjectURL(url);
@@ -172,8 +182,6 @@ export class UnpodSession {
     this._playback.connect(ctx.destination);
     this._playback.port.onmessage = (e) => { this.playedSeconds = e.data / RATE; this._emit("audio", this.playedSeconds); };
     await ctx.resume();
-    this._stream = stream;
-    this._ctx = ctx;
   }
 
   async _closeAudio() {
@@ -207,7 +215,9 @@ export class UnpodSession {
         if (this._connecting && frame.severity !== "warn") this._connecting.reject(new Error(frame.message));
         this._emit("error", frame);
         break;
-      case "session.ended": this._emit("ended", frame.reason); break;
+      case "session.ended":
+        if (this.state !== "ended") { this._emit("ended", frame.reason); this._setState("ended"); }
+        break;
     }
   }
 
