@@ -211,6 +211,17 @@ async def rebuild_read_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quiet_pipecat(level: str) -> None:
+    """Pipecat logs through loguru at DEBUG by default: several lines per call and
+    per turn. It follows UNPOD_LOG_LEVEL like everything else."""
+    try:
+        from loguru import logger
+    except ImportError:  # an SDK-only install: no speech here
+        return
+    logger.remove()
+    logger.add(sys.stderr, level=level.upper())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="unpod", description="Unpod speech stack")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -222,9 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     p_rebuild = sub.add_parser("rebuild-read-model", help="replay the event log into a fresh read model")
     p_rebuild.add_argument("--data-dir")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("UNPOD_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    level = os.environ.get("UNPOD_LOG_LEVEL", "INFO")
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _quiet_pipecat(level)
     runner = {"up": up, "rebuild-read-model": rebuild_read_model}[args.command]
     try:
         import uvloop
