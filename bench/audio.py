@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import sys
 import time
 from pathlib import Path
@@ -38,15 +37,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._util import NodeStack, pct, use_uvloop  # noqa: E402
+from tests.conftest import free_port  # noqa: E402
 from unpod import AsyncClient  # noqa: E402
 
 CALLERS = Path(__file__).with_name("_audio_callers.py")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def silero_alone(seconds: float = 30.0) -> float:

@@ -4,6 +4,7 @@ metrics, stats, and a SIGTERM drain that loses no call."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -29,6 +30,19 @@ async def open_call(stack, agent_id: str, metadata=None):
         token = await c.sessions.create_token(pipe.pipe_id, metadata=metadata or {})
     ws = await connect(f"{stack.ws_url}/v1/pipes/{pipe.pipe_id}/connect?token={token.token}")
     return ws, Client(ws)
+
+
+@contextlib.asynccontextmanager
+async def serving(stack, entrypoint, agent_id: str, **kwargs):
+    """An AgentRunner (our SDK) of ``entrypoint`` on the board of ``stack`` for the block."""
+    runner = AgentRunner(entrypoint, agent_id=agent_id, api_key=stack.api_key, base_url=stack.url, **kwargs)
+    task = asyncio.create_task(runner.run())
+    try:
+        await on_board(stack, agent_id)
+        yield runner
+    finally:
+        await runner.shutdown()
+        await task
 
 
 async def on_board(stack, agent_id):
@@ -223,29 +237,25 @@ async def test_the_filler_plays_only_when_the_agent_is_slow(stack):
         await ctx.session.set_filler("One moment please")
         await ctx.session.run()
 
-    runner = AgentRunner(handle, agent_id="slow-bot", api_key=stack.api_key, base_url=stack.url)
-    task = asyncio.create_task(runner.run())
-    await on_board(stack, "slow-bot")
-    ws, client = await open_call(stack, "slow-bot")
-    call_id = (await client.next("session.started"))["call_id"]
-    await client.state("listening")
-    stack.node.sessions[call_id].filler_after_s = 0.2
-    for text in ("first", "second"):
-        await client.say(text)
-        seen = []
-        while not seen or seen[-1]["type"] != "agent.reply":
-            frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
-            if frame["type"] in ("agent.filler", "agent.delta", "agent.reply"):
-                seen.append(frame)
-        kinds = [f["type"] for f in seen]
-        if text == "first":
-            assert kinds == ["agent.filler", "agent.delta", "agent.reply"]
-            assert seen[0]["text"] == "One moment please" and seen[0]["turn"] == 1  # the sentinel is not spoken
-        else:
-            assert kinds == ["agent.delta", "agent.reply"]  # a quick answer needs no filler
-    await ws.close()
-    await runner.shutdown()
-    await task
+    async with serving(stack, handle, "slow-bot"):
+        ws, client = await open_call(stack, "slow-bot")
+        call_id = (await client.next("session.started"))["call_id"]
+        await client.state("listening")
+        stack.node.sessions[call_id].filler_after_s = 0.2
+        for text in ("first", "second"):
+            await client.say(text)
+            seen = []
+            while not seen or seen[-1]["type"] != "agent.reply":
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                if frame["type"] in ("agent.filler", "agent.delta", "agent.reply"):
+                    seen.append(frame)
+            kinds = [f["type"] for f in seen]
+            if text == "first":
+                assert kinds == ["agent.filler", "agent.delta", "agent.reply"]
+                assert seen[0]["text"] == "One moment please" and seen[0]["turn"] == 1  # the sentinel is not spoken
+            else:
+                assert kinds == ["agent.delta", "agent.reply"]  # a quick answer needs no filler
+        await ws.close()
 
 
 async def test_first_speaker_user_means_the_agent_does_not_open_the_call(stack):
@@ -259,31 +269,27 @@ async def test_first_speaker_user_means_the_agent_does_not_open_the_call(stack):
         ctx.session.dialog_machine = Echo()
         await ctx.session.run()
 
-    runner = AgentRunner(agent, agent_id="greeter", api_key=stack.api_key, base_url=stack.url)
-    task = asyncio.create_task(runner.run())
-    await on_board(stack, "greeter")
-    async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
-        quiet = await c.pipes.create(name="caller first", agent_id="greeter", first_speaker="user")
-        token = await c.sessions.create_token(quiet.pipe_id)
-    async with connect(f"{stack.ws_url}/v1/pipes/{quiet.pipe_id}/connect?token={token.token}") as ws:
-        client = Client(ws)
-        call_id = (await client.next("session.started"))["call_id"]
-        await client.state("listening")
-        await client.say("hi there")
-        frames = []
-        async with asyncio.timeout(10):
-            while not frames or frames[-1]["type"] != "agent.reply":
-                frames.append(json.loads(await ws.recv()))
-        assert "agent.say" not in [f["type"] for f in frames]  # the greeting was not said
-        assert frames[-1]["text"].strip() == "You said hi there"
-    records = await stack.node.store.read_subject("call", call_id)
-    assert "call.agent_said" not in [r.envelope.type for r in records]
-    assert told[0] == "user"
+    async with serving(stack, agent, "greeter"):
+        async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+            quiet = await c.pipes.create(name="caller first", agent_id="greeter", first_speaker="user")
+            token = await c.sessions.create_token(quiet.pipe_id)
+        async with connect(f"{stack.ws_url}/v1/pipes/{quiet.pipe_id}/connect?token={token.token}") as ws:
+            client = Client(ws)
+            call_id = (await client.next("session.started"))["call_id"]
+            await client.state("listening")
+            await client.say("hi there")
+            frames = []
+            async with asyncio.timeout(10):
+                while not frames or frames[-1]["type"] != "agent.reply":
+                    frames.append(json.loads(await ws.recv()))
+            assert "agent.say" not in [f["type"] for f in frames]  # the greeting was not said
+            assert frames[-1]["text"].strip() == "You said hi there"
+        records = await stack.node.store.read_subject("call", call_id)
+        assert "call.agent_said" not in [r.envelope.type for r in records]
+        assert told[0] == "user"
 
-    async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
-        default = await c.pipes.create(name="agent first", agent_id="greeter")  # the default: the agent opens
-        token = await c.sessions.create_token(default.pipe_id)
-    async with connect(f"{stack.ws_url}/v1/pipes/{default.pipe_id}/connect?token={token.token}") as ws:
-        assert (await Client(ws).next("agent.say"))["text"] == "Hello, thanks for calling."
-    await runner.shutdown()
-    await task
+        async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
+            default = await c.pipes.create(name="agent first", agent_id="greeter")  # the default: the agent opens
+            token = await c.sessions.create_token(default.pipe_id)
+        async with connect(f"{stack.ws_url}/v1/pipes/{default.pipe_id}/connect?token={token.token}") as ws:
+            assert (await Client(ws).next("agent.say"))["text"] == "Hello, thanks for calling."

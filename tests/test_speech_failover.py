@@ -3,7 +3,6 @@ network still speaks, with the local providers, and each skip is on record."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 
@@ -15,9 +14,9 @@ from speech.pocketsphinx_stt import transcribe
 from tests.fake_cloud import FakeCartesia, FakeDeepgram, FakeElevenLabs, tone_share
 from tests.speech_audio import chunks, silence, speech
 from tests.test_conversation import Client
-from tests.test_runner_sdk import on_board
+from tests.test_runner_sdk import serving
 from tests.test_speech_stt import words_right
-from unpod import AgentRunner, AsyncClient, CallContext
+from unpod import AsyncClient, CallContext
 
 
 def test_the_providers_that_can_start_here_serve_in_order():
@@ -127,10 +126,7 @@ async def test_cloud_providers_serve_and_a_crash_mid_call_hands_over_without_dro
 async def cloud_profile_call(stack, agent, agent_id: str):
     """A runner of ``agent``, and a call to it on a pipe with the cloud-first profile
     vp_en_male_std, connected, listening, its audio asked for: (ws, client, call_id)."""
-    runner = AgentRunner(agent, agent_id=agent_id, api_key=stack.api_key, base_url=stack.url)
-    task = asyncio.create_task(runner.run())
-    try:
-        await on_board(stack, agent_id)
+    async with serving(stack, agent, agent_id):
         async with AsyncClient(api_key=stack.api_key, base_url=stack.url) as c:
             pipe = await c.pipes.create(name=agent_id, agent_id=agent_id, voice_profile="vp_en_male_std")
             token = await c.sessions.create_token(pipe.pipe_id)
@@ -140,9 +136,6 @@ async def cloud_profile_call(stack, agent, agent_id: str):
             await client.state("listening")
             await ws.send(json.dumps({"type": "audio.start"}))
             yield ws, client, call_id
-    finally:
-        await runner.shutdown()
-        await task
 
 
 class Echo:

@@ -12,35 +12,31 @@ from speech.piper_tts import LocalPiperTTSService
 from speech.pocketsphinx_stt import transcribe
 from tests.test_speech_stt import words_right
 
+TEXT = "what is the weather like in boston today"
 
-async def test_piper_speaks_offline_at_the_output_rate_and_is_understood():
-    text = "what is the weather like in boston today"
-    down, _ = await run_test(
-        LocalPiperTTSService(),
-        frames_to_send=[TTSSpeakFrame(text)],
+
+async def spoken(tts) -> tuple[bytes, list]:
+    """What ``tts`` says of TEXT in a real pipeline at 16 kHz: its PCM, and any errors."""
+    down, up = await run_test(
+        tts,
+        frames_to_send=[TTSSpeakFrame(TEXT)],
         pipeline_params=PipelineParams(audio_out_sample_rate=16000),
         start_timeout=10,
     )
     audio = [f for f in down if isinstance(f, TTSAudioRawFrame)]
-    assert audio and {f.sample_rate for f in audio} == {16000}
-    pcm = b"".join(f.audio for f in audio)
-    assert 1.5 < len(pcm) / 32000 < 6  # seconds of speech
+    assert audio and {f.sample_rate for f in audio} == {16000}  # resampled to the output rate
+    return b"".join(f.audio for f in audio), [f for f in up if isinstance(f, ErrorFrame)]
+
+
+async def test_piper_speaks_offline_at_the_output_rate_and_is_understood():
+    pcm, errors = await spoken(LocalPiperTTSService())
+    assert not errors and 1.5 < len(pcm) / 32000 < 6  # seconds of speech
     heard = transcribe(pcm + bytes(16000))
-    assert words_right(heard, text) >= 0.7, heard  # Piper varies its delivery; STT may miss a word or two
+    assert words_right(heard, TEXT) >= 0.7, heard  # Piper varies its delivery; STT may miss a word or two
 
 
 async def test_espeak_the_last_resort_speaks_and_is_understood():
-    text = "what is the weather like in boston today"
-    down, up = await run_test(
-        EspeakTTSService(),
-        frames_to_send=[TTSSpeakFrame(text)],
-        pipeline_params=PipelineParams(audio_out_sample_rate=16000),
-        start_timeout=10,
-    )
-    assert not [f for f in up if isinstance(f, ErrorFrame)]
-    audio = [f for f in down if isinstance(f, TTSAudioRawFrame)]
-    assert audio and {f.sample_rate for f in audio} == {16000}  # resampled from espeak's 22.05 kHz
-    pcm = b"".join(f.audio for f in audio)
-    assert 1.5 < len(pcm) / 32000 < 6
+    pcm, errors = await spoken(EspeakTTSService())  # from espeak's 22.05 kHz
+    assert not errors and 1.5 < len(pcm) / 32000 < 6
     heard = transcribe(pcm + bytes(16000))
-    assert words_right(heard, text) >= 0.6, heard  # robotic, but intelligible
+    assert words_right(heard, TEXT) >= 0.6, heard  # robotic, but intelligible

@@ -10,9 +10,9 @@ import json
 from speech.pocketsphinx_stt import transcribe
 from tests.conftest import eventually
 from tests.speech_audio import chunks, silence, speech
-from tests.test_runner_sdk import on_board, open_call
+from tests.test_runner_sdk import open_call, serving
 from tests.test_speech_stt import words_right
-from unpod import AgentRunner, AsyncClient, CallContext
+from unpod import AsyncClient, CallContext
 
 
 class Echo:
@@ -31,89 +31,81 @@ async def test_a_spoken_turn_reaches_the_runner_and_the_reply_comes_back_as_audi
         ctx.session.on("turn_metrics", runner_metrics.append)
         await ctx.session.run()
 
-    runner = AgentRunner(agent, agent_id="voice-echo", max_sessions=2, api_key=stack.api_key, base_url=stack.url)
-    task = asyncio.create_task(runner.run())
-    await on_board(stack, "voice-echo")
-    ws, client = await open_call(stack, "voice-echo")
-    call_id = (await client.next("session.started"))["call_id"]
-    await client.state("listening")
-    await ws.send(json.dumps({"type": "audio.start", "input_sample_rate": 16000, "output_sample_rate": 16000}))
-    started = await client.next("audio.started", timeout=30)
-    assert (started["input_sample_rate"], started["output_sample_rate"]) == (16000, 16000)
+    async with serving(stack, agent, "voice-echo", max_sessions=2):
+        ws, client = await open_call(stack, "voice-echo")
+        call_id = (await client.next("session.started"))["call_id"]
+        await client.state("listening")
+        await ws.send(json.dumps({"type": "audio.start", "input_sample_rate": 16000, "output_sample_rate": 16000}))
+        started = await client.next("audio.started", timeout=30)
+        assert (started["input_sample_rate"], started["output_sample_rate"]) == (16000, 16000)
 
-    said = "what is the weather like in boston today"
-    for chunk in chunks(silence(0.3) + speech(said) + silence(1.2)):
-        await ws.send(chunk)
-    frames: list[dict] = []
-    audio = bytearray()
-    async with asyncio.timeout(30):
-        while not any(f.get("type") == "agent.reply" for f in frames) or len(audio) < 16000 * 2:
-            message = await ws.recv()
-            if isinstance(message, bytes):
-                audio.extend(message)
-            else:
-                frames.append(json.loads(message))
-        # The rest of the reply's audio: it is paced in real time.
-        while True:
-            try:
-                message = await asyncio.wait_for(ws.recv(), 1.0)
-            except TimeoutError:
-                break
-            if isinstance(message, bytes):
-                audio.extend(message)
+        said = "what is the weather like in boston today"
+        for chunk in chunks(silence(0.3) + speech(said) + silence(1.2)):
+            await ws.send(chunk)
+        frames: list[dict] = []
+        audio = bytearray()
+        async with asyncio.timeout(30):
+            while not any(f.get("type") == "agent.reply" for f in frames) or len(audio) < 16000 * 2:
+                message = await ws.recv()
+                if isinstance(message, bytes):
+                    audio.extend(message)
+                else:
+                    frames.append(json.loads(message))
+            # The rest of the reply's audio: it is paced in real time.
+            while True:
+                try:
+                    message = await asyncio.wait_for(ws.recv(), 1.0)
+                except TimeoutError:
+                    break
+                if isinstance(message, bytes):
+                    audio.extend(message)
 
-    (turn,) = [f for f in frames if f["type"] == "user.turn"]
-    assert words_right(turn["text"], said) >= 0.8, turn
-    assert heard_by_runner == [turn["text"]]  # the runner got the words, as text
-    (reply,) = [f for f in frames if f["type"] == "agent.reply"]
-    assert reply["text"] == f"You said {turn['text']}."
-    # Every stage of the turn was timed where it ran: endpointing is the VAD's wait for
-    # silence (Silero's stop_secs, 0.2 s), STT the decode after it, TTS its first byte.
-    timings = reply["timings"]
-    assert timings["endpointing_ms"] == 200.0
-    assert 0 < timings["stt_ms"] < 3000 and 0 < timings["tts_ttfb_ms"] < 3000, timings
-    assert 0 < timings["agent_ttft_ms"] <= timings["agent_total_ms"]
-    seconds = len(audio) / 2 / 16000
-    assert 1.0 < seconds < 8.0, seconds
-    heard_back = transcribe(bytes(audio) + bytes(16000))
-    assert words_right(heard_back, "you said what is the weather like in boston today") >= 0.6, heard_back
+        (turn,) = [f for f in frames if f["type"] == "user.turn"]
+        assert words_right(turn["text"], said) >= 0.8, turn
+        assert heard_by_runner == [turn["text"]]  # the runner got the words, as text
+        (reply,) = [f for f in frames if f["type"] == "agent.reply"]
+        assert reply["text"] == f"You said {turn['text']}."
+        # Every stage of the turn was timed where it ran: endpointing is the VAD's wait for
+        # silence (Silero's stop_secs, 0.2 s), STT the decode after it, TTS its first byte.
+        timings = reply["timings"]
+        assert timings["endpointing_ms"] == 200.0
+        assert 0 < timings["stt_ms"] < 3000 and 0 < timings["tts_ttfb_ms"] < 3000, timings
+        assert 0 < timings["agent_ttft_ms"] <= timings["agent_total_ms"]
+        seconds = len(audio) / 2 / 16000
+        assert 1.0 < seconds < 8.0, seconds
+        heard_back = transcribe(bytes(audio) + bytes(16000))
+        assert words_right(heard_back, "you said what is the weather like in boston today") >= 0.6, heard_back
 
-    await ws.send(json.dumps({"type": "hangup"}))
-    await client.next("session.ended")
-    await ws.close()
-    # The same timings are on the call's record, and the runner was told them.
-    records = await stack.node.store.read_subject("call", call_id)
-    (replied,) = [r.event for r in records if r.envelope.type == "call.agent_replied"]
-    assert (replied.timings.stt_ms, replied.timings.tts_ttfb_ms) == (timings["stt_ms"], timings["tts_ttfb_ms"])
-    assert runner_metrics and runner_metrics[0]["asr_ms"] == timings["stt_ms"]
-    assert runner_metrics[0]["tts_ttfb_ms"] == timings["tts_ttfb_ms"]
-    async with stack.http() as http:
+        await ws.send(json.dumps({"type": "hangup"}))
+        await client.next("session.ended")
+        await ws.close()
+        # The same timings are on the call's record, and the runner was told them.
+        records = await stack.node.store.read_subject("call", call_id)
+        (replied,) = [r.event for r in records if r.envelope.type == "call.agent_replied"]
+        assert (replied.timings.stt_ms, replied.timings.tts_ttfb_ms) == (timings["stt_ms"], timings["tts_ttfb_ms"])
+        assert runner_metrics and runner_metrics[0]["asr_ms"] == timings["stt_ms"]
+        assert runner_metrics[0]["tts_ttfb_ms"] == timings["tts_ttfb_ms"]
+        async with stack.http() as http:
 
-        async def metrics():
-            body = (await http.get(f"/v1/calls/{call_id}")).json()
-            return body["metrics"] if body["metrics"]["turns"] else None
+            async def metrics():
+                body = (await http.get(f"/v1/calls/{call_id}")).json()
+                return body["metrics"] if body["metrics"]["turns"] else None
 
-        m = await eventually(metrics)
-    assert (m["stt_p95_ms"], m["tts_p95_ms"]) == (timings["stt_ms"], timings["tts_ttfb_ms"])
-    await runner.shutdown()
-    await task
+            m = await eventually(metrics)
+        assert (m["stt_p95_ms"], m["tts_p95_ms"]) == (timings["stt_ms"], timings["tts_ttfb_ms"])
 
 
 async def test_audio_before_start_and_bad_rates_get_clear_errors(stack):
-    runner = AgentRunner(lambda ctx: ctx.session.run(), agent_id="quiet", api_key=stack.api_key, base_url=stack.url)
-    task = asyncio.create_task(runner.run())
-    await on_board(stack, "quiet")
-    ws, client = await open_call(stack, "quiet")
-    await ws.send(b"\x00\x00" * 160)
-    assert (await client.next("error"))["code"] == "audio_refused"
-    await ws.send(json.dumps({"type": "audio.start", "input_sample_rate": 44100}))
-    error = await client.next("error")
-    assert error["code"] == "audio_refused" and "input_sample_rate" in error["message"]
-    await ws.send(json.dumps({"type": "user.text", "text": "still here"}))
-    assert (await client.next("user.turn"))["text"] == "still here"  # the session goes on
-    await ws.close()
-    await runner.shutdown()
-    await task
+    async with serving(stack, lambda ctx: ctx.session.run(), "quiet"):
+        ws, client = await open_call(stack, "quiet")
+        await ws.send(b"\x00\x00" * 160)
+        assert (await client.next("error"))["code"] == "audio_refused"
+        await ws.send(json.dumps({"type": "audio.start", "input_sample_rate": 44100}))
+        error = await client.next("error")
+        assert error["code"] == "audio_refused" and "input_sample_rate" in error["message"]
+        await ws.send(json.dumps({"type": "user.text", "text": "still here"}))
+        assert (await client.next("user.turn"))["text"] == "still here"  # the session goes on
+        await ws.close()
 
 
 async def test_a_greeting_said_before_audio_started_is_spoken_once_it_has(stack):
@@ -121,20 +113,16 @@ async def test_a_greeting_said_before_audio_started_is_spoken_once_it_has(stack)
         await ctx.session.say("Hello, thanks for calling.")
         await ctx.session.run()
 
-    runner = AgentRunner(agent, agent_id="greeter", api_key=stack.api_key, base_url=stack.url)
-    task = asyncio.create_task(runner.run())
-    await on_board(stack, "greeter")
-    ws, client = await open_call(stack, "greeter")
-    await client.next("agent.say")  # the greeting came before the client asked for audio
-    await ws.send(json.dumps({"type": "audio.start"}))
-    await client.next("audio.started", timeout=30)
-    audio = await client.audio_until_quiet(timeout=15)
-    assert len(audio) > 32000  # a second and more of it
-    heard = transcribe(audio + bytes(16000))
-    assert words_right(heard, "hello thanks for calling") >= 0.5, heard
-    await ws.close()
-    await runner.shutdown()
-    await task
+    async with serving(stack, agent, "greeter"):
+        ws, client = await open_call(stack, "greeter")
+        await client.next("agent.say")  # the greeting came before the client asked for audio
+        await ws.send(json.dumps({"type": "audio.start"}))
+        await client.next("audio.started", timeout=30)
+        audio = await client.audio_until_quiet(timeout=15)
+        assert len(audio) > 32000  # a second and more of it
+        heard = transcribe(audio + bytes(16000))
+        assert words_right(heard, "hello thanks for calling") >= 0.5, heard
+        await ws.close()
 
 
 class Storyteller:
@@ -167,65 +155,61 @@ async def test_barging_in_stops_playback_and_the_runner_hears_what_was_heard(sta
         ctx.session.on("interruption", interruptions.append)
         await ctx.session.run()
 
-    runner = AgentRunner(agent, agent_id="storyteller", api_key=stack.api_key, base_url=stack.url)
-    task = asyncio.create_task(runner.run())
-    await on_board(stack, "storyteller")
-    ws, client = await open_call(stack, "storyteller")
-    call_id = (await client.next("session.started"))["call_id"]
-    await client.state("listening")
-    await ws.send(json.dumps({"type": "audio.start"}))
-    await client.next("audio.started", timeout=30)
-    for chunk in chunks(silence(0.3) + speech("tell me a story") + silence(1.2)):
-        await ws.send(chunk)
+    async with serving(stack, agent, "storyteller"):
+        ws, client = await open_call(stack, "storyteller")
+        call_id = (await client.next("session.started"))["call_id"]
+        await client.state("listening")
+        await ws.send(json.dumps({"type": "audio.start"}))
+        await client.next("audio.started", timeout=30)
+        for chunk in chunks(silence(0.3) + speech("tell me a story") + silence(1.2)):
+            await ws.send(chunk)
 
-    played = 0
-    async with asyncio.timeout(30):
-        while played < 3 * 32000:  # three seconds of the story reached the caller
-            message = await ws.recv()
+        played = 0
+        async with asyncio.timeout(30):
+            while played < 3 * 32000:  # three seconds of the story reached the caller
+                message = await ws.recv()
+                if isinstance(message, bytes):
+                    played += len(message)
+
+        # The caller talks over the bot (barge-in counts seconds of audio, not of wall time).
+        frames: list[dict] = []
+        for chunk in chunks(speech("wait wait stop talking please") + silence(1.0)):
+            await ws.send(chunk)
+        after_clear = 0
+        async with asyncio.timeout(15):
+            while not {"user.interrupted", "playback.clear"} <= {f.get("type") for f in frames}:
+                message = await ws.recv()
+                if isinstance(message, bytes):
+                    if any(f.get("type") == "playback.clear" for f in frames):
+                        after_clear += len(message)
+                else:
+                    frames.append(json.loads(message))
+        while True:  # what still comes: nothing of the story
+            try:
+                message = await asyncio.wait_for(ws.recv(), 1.5)
+            except TimeoutError:
+                break
             if isinstance(message, bytes):
-                played += len(message)
+                after_clear += len(message)
+        assert after_clear <= 0.2 * 32000, after_clear / 32000  # at most the chunk in flight
 
-    # The caller talks over the bot (barge-in counts seconds of audio, not of wall time).
-    frames: list[dict] = []
-    for chunk in chunks(speech("wait wait stop talking please") + silence(1.0)):
-        await ws.send(chunk)
-    after_clear = 0
-    async with asyncio.timeout(15):
-        while not {"user.interrupted", "playback.clear"} <= {f.get("type") for f in frames}:
-            message = await ws.recv()
-            if isinstance(message, bytes):
-                if any(f.get("type") == "playback.clear" for f in frames):
-                    after_clear += len(message)
-            else:
-                frames.append(json.loads(message))
-    while True:  # what still comes: nothing of the story
-        try:
-            message = await asyncio.wait_for(ws.recv(), 1.5)
-        except TimeoutError:
-            break
-        if isinstance(message, bytes):
-            after_clear += len(message)
-    assert after_clear <= 0.2 * 32000, after_clear / 32000  # at most the chunk in flight
+        (heard,) = interruptions
+        assert heard and Storyteller.STORY.startswith(heard.rstrip(". ")), heard  # a true prefix, and not empty
+        assert len(heard) < len(Storyteller.STORY) / 2
+        await ws.send(json.dumps({"type": "hangup"}))
+        await ws.close()
+        # Its text had all arrived before the caller cut in; the log says what was heard.
+        records = await stack.node.store.read_subject("call", call_id)
+        (cut,) = [r.event for r in records if r.envelope.type == "call.reply_interrupted"]
+        assert (cut.turn, cut.heard_prefix) == (1, heard)
+        async with stack.http() as http:
 
-    (heard,) = interruptions
-    assert heard and Storyteller.STORY.startswith(heard.rstrip(". ")), heard  # a true prefix, and not empty
-    assert len(heard) < len(Storyteller.STORY) / 2
-    await ws.send(json.dumps({"type": "hangup"}))
-    await ws.close()
-    # Its text had all arrived before the caller cut in; the log says what was heard.
-    records = await stack.node.store.read_subject("call", call_id)
-    (cut,) = [r.event for r in records if r.envelope.type == "call.reply_interrupted"]
-    assert (cut.turn, cut.heard_prefix) == (1, heard)
-    async with stack.http() as http:
+            async def transcript():
+                lines = (await http.get(f"/v1/calls/{call_id}/transcript")).json()["lines"]
+                return [line for line in lines if line["role"] == "agent" and line["interrupted"]]
 
-        async def transcript():
-            lines = (await http.get(f"/v1/calls/{call_id}/transcript")).json()["lines"]
-            return [line for line in lines if line["role"] == "agent" and line["interrupted"]]
-
-        (line,) = await eventually(transcript)
-    assert line["text"] == heard
-    await runner.shutdown()
-    await task
+            (line,) = await eventually(transcript)
+        assert line["text"] == heard
 
 
 async def test_a_pipe_can_ask_for_longer_speech_before_the_bot_stops(stack):
@@ -239,25 +223,21 @@ async def test_a_pipe_can_ask_for_longer_speech_before_the_bot_stops(stack):
         ctx.session.dialog_machine = Storyteller()
         await ctx.session.run()
 
-    runner = AgentRunner(agent, agent_id="patient-teller", api_key=stack.api_key, base_url=stack.url)
-    task = asyncio.create_task(runner.run())
-    await on_board(stack, "patient-teller")
-    ws, client = await open_call(stack, "patient-teller")
-    await client.state("listening")
-    await ws.send(json.dumps({"type": "audio.start"}))
-    await client.next("audio.started", timeout=30)
-    for chunk in chunks(silence(0.3) + speech("tell me a story") + silence(1.2)):
-        await ws.send(chunk)
-    async with asyncio.timeout(30):
-        while len(client.heard) < 2 * 32000:  # two seconds of the story reached the caller
-            await client.receive_one()
-    for chunk in chunks(speech("wait wait stop talking please") + silence(1.0)):
-        await ws.send(chunk)
-    before = len(client.heard)
-    async with asyncio.timeout(10):
-        while len(client.heard) < before + 2 * 32000:  # two more seconds of story: it went on
-            await client.receive_one()
-    assert not [f for f in client.unread if f["type"] in ("playback.clear", "user.interrupted")]
-    await ws.close()
-    await runner.shutdown()
-    await task
+    async with serving(stack, agent, "patient-teller"):
+        ws, client = await open_call(stack, "patient-teller")
+        await client.state("listening")
+        await ws.send(json.dumps({"type": "audio.start"}))
+        await client.next("audio.started", timeout=30)
+        for chunk in chunks(silence(0.3) + speech("tell me a story") + silence(1.2)):
+            await ws.send(chunk)
+        async with asyncio.timeout(30):
+            while len(client.heard) < 2 * 32000:  # two seconds of the story reached the caller
+                await client.receive_one()
+        for chunk in chunks(speech("wait wait stop talking please") + silence(1.0)):
+            await ws.send(chunk)
+        before = len(client.heard)
+        async with asyncio.timeout(10):
+            while len(client.heard) < before + 2 * 32000:  # two more seconds of story: it went on
+                await client.receive_one()
+        assert not [f for f in client.unread if f["type"] in ("playback.clear", "user.interrupted")]
+        await ws.close()
