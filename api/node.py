@@ -134,6 +134,11 @@ class Node:
         self.dispatcher.on_queue_change = self._publish_queue
         await self.nc.subscribe("unpod.pool.queued", cb=self._on_pool_queued)
 
+    async def warmed(self) -> None:
+        """Return once the offline speech models are loaded (or failed to load)."""
+        if self._warming is not None:
+            await asyncio.shield(self._warming)
+
     async def stop(self) -> None:
         self._stopping = True
         steps = [

@@ -136,7 +136,9 @@ class Caller:
 
 async def main() -> None:
     spec = json.loads(sys.argv[1])
-    if len(os.sched_getaffinity(0)) > 1 and spec.get("core") is not None:
+    # The node is pinned before it starts this process, which inherits its one core:
+    # ask the machine, not this process's affinity, whether another core exists.
+    if (os.cpu_count() or 1) > 1 and spec.get("core") is not None:
         os.sched_setaffinity(0, {spec["core"]})
     fakes = []
     if spec.get("fake_ports"):

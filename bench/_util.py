@@ -64,7 +64,8 @@ class NodeStack:
         self.api = ApiServer(self.node, "127.0.0.1", 0)
         await self.api.start()
         self.creds = await create_project_with_key(self.node, "bench")
-        gc.freeze()  # as `unpod up` does once the node is up
+        await self.node.warmed()
+        gc.freeze()  # as `unpod up` does once the node is up and its models are in
         return self
 
     async def __aexit__(self, *exc: object) -> None:

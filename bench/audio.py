@@ -102,7 +102,6 @@ async def main() -> None:
         on_one_core = pinned()  # after NATS started: the node alone is held to core 0
         print(f"node pinned to core 0: {on_one_core}; callers, runner and fakes on core 1\n")
 
-        await stack.node._warming  # models loaded: the figures below are of calls, not of loading
         vad_cpu = silero_alone()
         print("1. Silero VAD alone (same audio, this process)")
         print(f"   {1000 * vad_cpu:.2f} ms of CPU per second of audio -> at most {1 / vad_cpu:.0f} sessions per core\n")

@@ -30,7 +30,9 @@ class BargeIn(FrameProcessor):
     def __init__(
         self, on_barge_in: Callable[[], Awaitable[None]], *, min_speech_s: float = DEFAULT_MIN_SPEECH_S, **kwargs
     ) -> None:
-        super().__init__(**kwargs)
+        # Direct: it only looks at frames, so a queue and a task of its own would cost
+        # each caller frame a hop for nothing.
+        super().__init__(enable_direct_mode=True, **kwargs)
         self._on_barge_in = on_barge_in
         self.min_speech_s = min_speech_s
         self._bot_speaking = False

@@ -52,7 +52,13 @@ class DoorInput(BaseInputTransport):
             frame = InputAudioRawFrame(audio=bytes(self._pending[:size]), sample_rate=self._rate, num_channels=1)
             del self._pending[:size]
             realtime.input_arrived(frame)
-            await self.push_audio_frame(frame)
+            if not self._paused:
+                await self.push_frame(frame)
+
+    def _create_audio_task(self) -> None:
+        """No audio task: :meth:`feed` pushes each frame itself. Pipecat's task would take
+        every frame off a queue under a fresh timeout (a task and a timer a frame), a hop
+        that buys nothing here: the door's socket reader is already a task of its own."""
 
 
 class DoorOutput(BaseOutputTransport):

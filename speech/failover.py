@@ -8,15 +8,17 @@ errors on an utterance would keep the call on it, losing turns. Here any error f
 the active provider takes it out of the call and the next one serves from the next
 utterance on. The utterance in flight at the crash is lost (its text lives inside the
 failed service's aggregator).
+
+Caller audio takes a shortcut to the serving provider (:class:`FailoverSwitcher`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from pipecat.frames.frames import ErrorFrame
+from pipecat.frames.frames import ErrorFrame, Frame, InputAudioRawFrame, SystemFrame
 from pipecat.pipeline.service_switcher import ServiceSwitcher, ServiceSwitcherStrategyFailover
-from pipecat.processors.frame_processor import FrameProcessor
+from pipecat.processors.frame_processor import FrameCallback, FrameDirection, FrameProcessor
 
 #: Told (failed provider, the one now serving, why) on every switch.
 OnSwitch = Callable[[str, str, str], Awaitable[None]]
@@ -40,12 +42,58 @@ class FailOverOnAnyError(ServiceSwitcherStrategyFailover):
         return await super().handle_error(error)
 
 
+class FailoverSwitcher(ServiceSwitcher):
+    """Pipecat's ``ServiceSwitcher``, with the caller's audio handed straight to the
+    serving provider.
+
+    Every frame into a switcher is queued, then offered to each provider's branch, where a
+    filter lets it through to the serving one only: for caller audio, 30 frames a second,
+    that cost more CPU than the Silero model (measured: about 270 Python calls a frame).
+    An audio frame goes the short way only when it cannot overtake anything: no system
+    frame is waiting in the switcher (system frames keep their order among themselves;
+    data frames are overtaken by system frames in any Pipecat processor) and no lifecycle
+    frame is being synchronised across the branches.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        #: System frames queued here and not yet passed on to the branches.
+        self._system_frames_waiting = 0
+
+    async def queue_frame(
+        self,
+        frame: Frame,
+        direction: FrameDirection = FrameDirection.DOWNSTREAM,
+        callback: FrameCallback | None = None,
+    ) -> None:
+        if (
+            type(frame) is InputAudioRawFrame
+            and direction is FrameDirection.DOWNSTREAM
+            and callback is None
+            and not self._system_frames_waiting
+            and not self._synchronizing
+            and not self._cancelling
+        ):
+            await self.strategy.active_service.queue_frame(frame, direction)
+            return
+        if isinstance(frame, SystemFrame) and not self._cancelling:
+            self._system_frames_waiting += 1
+        await super().queue_frame(frame, direction, callback)
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        try:
+            await super().process_frame(frame, direction)
+        finally:  # counted down once the branches have it: nothing can overtake it now
+            if isinstance(frame, SystemFrame):
+                self._system_frames_waiting -= 1
+
+
 def failover_chain(services: list[tuple[str, FrameProcessor]], on_switch: OnSwitch) -> FrameProcessor:
     """One processor for a chain of ``(provider name, service)``, first = serving."""
     if len(services) == 1:
         return services[0][1]
     names = {id(service): name for name, service in services}
-    switcher = ServiceSwitcher(services=[s for _, s in services], strategy_type=FailOverOnAnyError)
+    switcher = FailoverSwitcher(services=[s for _, s in services], strategy_type=FailOverOnAnyError)
 
     @switcher.strategy.event_handler("on_service_switched")
     async def _switched(strategy: FailOverOnAnyError, service: FrameProcessor) -> None:

@@ -12,7 +12,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 class PlayedText(FrameProcessor):
     def __init__(self, on_played: Callable[[str], None], **kwargs) -> None:
-        super().__init__(**kwargs)
+        super().__init__(enable_direct_mode=True, **kwargs)  # it only looks: no hop of its own
         self._on_played = on_played
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:

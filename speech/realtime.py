@@ -53,7 +53,13 @@ def output_sent(lateness_s: float) -> None:
 
 class TimedVADProcessor(VADProcessor):
     """Pipecat's VAD processor, also counting how long each caller frame took from the
-    socket through it (here rather than in a processor of its own: one hop less a frame)."""
+    socket through it (here rather than in a processor of its own: one hop less a frame).
+
+    Direct: the analysis runs inline (speech.vad), so the frame is done with before the
+    next one is read off the socket; a queue and a task would only add a hop a frame."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(enable_direct_mode=True, **kwargs)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)

@@ -26,7 +26,7 @@ from speech.recording import StereoRecording
 
 class RecordingTap(FrameProcessor):
     def __init__(self, recording: StereoRecording, side: Literal["caller", "agent"], **kwargs) -> None:
-        super().__init__(**kwargs)
+        super().__init__(enable_direct_mode=True, **kwargs)  # a copy into memory: no hop of its own
         self._recording = recording
         self._kind = InputAudioRawFrame if side == "caller" else OutputAudioRawFrame
         self._write = recording.caller if side == "caller" else recording.agent

@@ -15,7 +15,7 @@ from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 class TTSOutTiming(FrameProcessor):
     def __init__(self, on_audio: Callable[[], None], **kwargs) -> None:
-        super().__init__(**kwargs)
+        super().__init__(enable_direct_mode=True, **kwargs)  # it only looks: no hop of its own
         self._on_audio = on_audio
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:

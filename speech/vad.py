@@ -16,19 +16,32 @@ And the model is not asked about a window too quiet to count as speech (peak und
 answer is known. The model starts afresh on the next window loud enough, as after
 Silero's own periodic reset in quiet. In a conversation the caller is quiet about half
 the time (while the bot talks), and the model is most of the VAD's cost.
+
+Nor is the loudness (a BS.1770 measure over the last 400 ms, nearly as much CPU as the
+model) measured for a window the model is not confident about: the VAD needs both, so
+the answer there is "not speech" whatever the loudness. Pipecat smooths the loudness
+from window to window (a fifth of the way each time), so when the model turns confident
+the windows left out are measured then, from the audio kept, up to ``CATCH_UP_WINDOWS``
+back (what came before weighs under 7 %): the VAD decides as Pipecat's does
+(tests/test_speech_stt.py compares the two).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import threading
 
 import numpy as np
+from pipecat.audio.utils import calculate_audio_volume, exp_smoothing
 from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
+from pipecat.audio.volume import VOLUME_WINDOW_SECS
 
 #: Peak sample level under which a window cannot be speech the VAD would count.
 QUIET_PEAK = 300
+#: How many windows' loudness is caught up on when the model turns confident: 0.8 ** 12 < 7 %.
+CATCH_UP_WINDOWS = 12
 
 _load_lock = threading.Lock()
 
@@ -57,6 +70,11 @@ class SharedSileroVAD(SileroVADAnalyzer):
         self._windows_since_reset = 0
         self._low_confidence_windows = 0
         self._skipping = False
+        self._confident = False
+        #: The last 400 ms of audio and the windows before them that may need measuring.
+        self._recent = bytearray()
+        self._heard = 0  # bytes of audio so far: Pipecat's loudness reads 0 until 400 ms are in
+        self._unmeasured = 0  # windows since the smoothed loudness was last brought up to date
         #: Windows the model was asked about (the rest were too quiet to ask).
         self.windows_scored = 0
 
@@ -68,10 +86,37 @@ class SharedSileroVAD(SileroVADAnalyzer):
             if not self._skipping:  # the model will not see this stretch: start it afresh after
                 self._model.reset_states()
                 self._skipping = True
+            self._confident = False
             return 0.0
         self._skipping = False
         self.windows_scored += 1
-        return super().voice_confidence(buffer)
+        confidence = super().voice_confidence(buffer)  # an array of one
+        self._confident = bool(confidence >= self._params.confidence)
+        return confidence
+
+    def _get_smoothed_volume(self, audio) -> float:
+        window, span = len(audio), 2 * math.ceil(VOLUME_WINDOW_SECS * self.sample_rate)
+        self._recent += audio
+        self._heard += window
+        del self._recent[: max(0, len(self._recent) - span - CATCH_UP_WINDOWS * window)]
+        if not self._confident:  # not speech whatever the loudness: measured later if it matters
+            self._unmeasured += 1
+            return self._prev_volume
+        behind, smoothed = self._unmeasured, self._prev_volume
+        if behind > CATCH_UP_WINDOWS:  # the smoothing had settled on the level of back then
+            smoothed = self._loudness(CATCH_UP_WINDOWS, window, span)
+            behind = CATCH_UP_WINDOWS - 1
+        for back in range(behind, -1, -1):
+            smoothed = exp_smoothing(self._loudness(back, window, span), smoothed, self._smoothing_factor)
+        self._unmeasured = 0
+        return smoothed
+
+    def _loudness(self, back: int, window: int, span: int) -> float:
+        """The loudness of the 400 ms that ended ``back`` windows ago, as Pipecat measures it."""
+        if self._heard - back * window < span:
+            return 0.0
+        end = len(self._recent) - back * window
+        return calculate_audio_volume(self._recent[end - span : end], self.sample_rate)
 
 
 def _peak(buffer) -> int:

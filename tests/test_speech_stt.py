@@ -3,6 +3,7 @@ speech, synthesised with the Piper voice) and PocketSphinx transcribes each utte
 
 from __future__ import annotations
 
+import numpy as np
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.frames.frames import InputAudioRawFrame, TranscriptionFrame
 from pipecat.pipeline.pipeline import Pipeline
@@ -77,3 +78,41 @@ async def test_the_shared_vad_hears_each_utterance_and_skips_the_silence_between
     events = [type(f) for f in down if isinstance(f, VADUserStartedSpeakingFrame | VADUserStoppedSpeakingFrame)]
     assert events == [VADUserStartedSpeakingFrame, VADUserStoppedSpeakingFrame] * 2
     assert vad.windows_scored < 0.75 * len(frames)  # the silences were not put to the model
+
+
+def vad_transitions(vad, pcm: bytes) -> list[tuple[int, str]]:
+    """(window, state) at each change of the VAD's state, 32 ms windows."""
+    changes, state = [], None
+    for i, window in enumerate(chunks(pcm, ms=32)):
+        now = vad._run_analyzer(window).name
+        if now != state:
+            changes.append((i, now))
+            state = now
+    return changes
+
+
+def test_the_shared_vad_decides_as_pipecats_silero_does():
+    """What the shared VAD leaves out (the model on quiet windows, the loudness on windows
+    the model is not confident of) does not change what it decides: on speech, pauses,
+    low noise and a loud noise burst, its state changes are Pipecat's, within a window."""
+    from speech.vad import SharedSileroVAD
+
+    rng = np.random.default_rng(7)
+
+    def noise(seconds: float, level: int) -> bytes:
+        return rng.normal(0, level, int(seconds * 16000)).clip(-32768, 32767).astype(np.int16).tobytes()
+
+    pcm = (
+        silence(0.4) + speech("what is the weather like in boston today") + noise(1.2, 60)
+        + speech("yes") + silence(0.3) + speech("please book a table for two at seven") + noise(0.8, 4000)
+        + silence(2.0) + speech("thank you") + silence(1.0)
+    )  # fmt: skip
+    ours, pipecats = SharedSileroVAD(), SileroVADAnalyzer()
+    for vad in (ours, pipecats):
+        vad.set_sample_rate(16000)
+    theirs = vad_transitions(pipecats, pcm)
+    mine = vad_transitions(ours, pcm)
+    assert [s for _, s in mine] == [s for _, s in theirs]
+    assert all(abs(a - b) <= 1 for (a, _), (b, _) in zip(mine, theirs, strict=True)), (mine, theirs)
+    assert sum(s == "SPEAKING" for _, s in theirs) >= 4  # the utterances were heard at all
+    assert ours.windows_scored < 0.8 * len(chunks(pcm, ms=32))
