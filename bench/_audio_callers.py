@@ -36,11 +36,15 @@ SENTENCES = [
 
 
 def voiced_end(pcm: bytes) -> float:
-    """Seconds into ``pcm`` where the last voiced sample is: the end of the caller's speech."""
+    """Seconds into ``pcm`` just after the last voiced sample: the end of the caller's
+    speech. Voiced is louder than the node's quiet level (speech.vad.QUIET_PEAK), the line
+    the node measures endpointing from, so both time the same moment."""
     import numpy as np
 
-    samples = np.abs(np.frombuffer(pcm, dtype=np.int16))
-    loud = np.nonzero(samples > 500)[0]
+    from speech.vad import QUIET_PEAK
+
+    samples = np.abs(np.frombuffer(pcm, dtype=np.int16).astype(np.int32))
+    loud = np.nonzero(samples > QUIET_PEAK)[0]
     return (int(loud[-1]) + 1) / RATE if len(loud) else 0.0
 
 
@@ -98,9 +102,9 @@ class Caller:
         while (self.turns is None or turn < self.turns) and time.monotonic() < self.until:
             utterance = self.utterances[turn % len(self.utterances)]
             self._first_audio, self._replied, self._speech_end = None, None, None
-            began = clock
+            began = clock  # the utterance's first sample is spoken now, its frame sent 20 ms later
             await send(utterance)
-            self._speech_end = began + FRAME_S + voiced_end(utterance)
+            self._speech_end = began + voiced_end(utterance)
             # On the line until the reply has been heard out (0.5 s without bot audio
             # after it began), or 8 s: a turn the node lost counts as unanswered.
             deadline = clock + 8.0

@@ -1,9 +1,10 @@
 """The pipeline's edge towards the call: a final transcript is the caller's turn.
 
 It goes to ``on_turn`` (the call session, which records it and sends ``user.text``
-to the runner) with how long the speech side took: endpointing, the silence the VAD
-waited for before it called the turn over (its ``stop_secs``), and STT, from that call
-to the final transcript. The transcript is not passed on; everything else flows
+to the runner) with how long the speech side took: endpointing, from the end of the
+caller's voice to the VAD calling the turn over (measured by speech.caller_vad; the
+VAD's ``stop_secs`` where it could not be), and STT, from that call to the final
+transcript. The transcript is not passed on; everything else flows
 through. The agent's words come back into the pipeline from the call session (see
 speech.session).
 
@@ -27,6 +28,8 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
+from speech.caller_vad import DECIDED_AT, ENDPOINTING
+
 #: (text, endpointing_ms, stt_ms)
 OnTurn = Callable[[str, float, float], Awaitable[None]]
 #: How long pieces finalised mid-utterance wait for the last piece after the VAD's stop.
@@ -38,7 +41,7 @@ class TranscriptToCall(FrameProcessor):
         super().__init__(**kwargs)
         self._on_turn = on_turn
         self._stopped_at: float | None = None
-        self._stop_secs = 0.0
+        self._endpointing_s = 0.0
         self._speaking = False
         #: Pieces of the current utterance finalised while the caller was still speaking.
         self._pieces: list[str] = []
@@ -50,7 +53,8 @@ class TranscriptToCall(FrameProcessor):
             self._speaking, self._stopped_at = True, None
         elif isinstance(frame, VADUserStoppedSpeakingFrame):
             self._speaking = False
-            self._stopped_at, self._stop_secs = time.monotonic(), frame.stop_secs
+            self._stopped_at = frame.metadata.get(DECIDED_AT, time.monotonic())
+            self._endpointing_s = frame.metadata.get(ENDPOINTING, frame.stop_secs)
             if self._pieces:  # if no last piece comes, what was heard is the turn
                 self._flush = asyncio.get_running_loop().call_later(LATE_PIECES_S, self._flush_pieces)
         elif isinstance(frame, TranscriptionFrame) and direction == FrameDirection.DOWNSTREAM:
@@ -79,4 +83,4 @@ class TranscriptToCall(FrameProcessor):
             return 0.0, 0.0
         stt_ms = 1000 * (time.monotonic() - self._stopped_at)
         self._stopped_at = None
-        return round(1000 * self._stop_secs, 3), round(stt_ms, 3)
+        return round(1000 * self._endpointing_s, 3), round(stt_ms, 3)

@@ -1,7 +1,7 @@
 """Is the node keeping up with real time? Counted process-wide, for every session.
 
-- Caller audio is late when the VAD has finished with a 20 ms frame more than
-  ``LATE_S`` after the frame arrived on the socket: the pipeline is queueing audio, and
+- Caller audio is late when the VAD has finished with a frame (a 32 ms window) more
+  than ``LATE_S`` after the frame was complete off the socket: the pipeline is queueing audio, and
   barge-in and end of turn are heard that much later.
 - Bot audio is late when a chunk goes to the socket more than ``LATE_S`` after its slot
   in real time (the previous chunk's slot plus that chunk's length) within one
@@ -14,9 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from pipecat.frames.frames import Frame, InputAudioRawFrame
-from pipecat.processors.audio.vad_processor import VADProcessor
-from pipecat.processors.frame_processor import FrameDirection
+from pipecat.frames.frames import InputAudioRawFrame
 
 LATE_S = 0.040
 NEW_UTTERANCE_S = 0.300
@@ -51,21 +49,11 @@ def output_sent(lateness_s: float) -> None:
     COUNTS.worst_out_s = max(COUNTS.worst_out_s, lateness_s)
 
 
-class TimedVADProcessor(VADProcessor):
-    """Pipecat's VAD processor, also counting how long each caller frame took from the
-    socket through it (here rather than in a processor of its own: one hop less a frame).
-
-    Direct: the analysis runs inline (speech.vad), so the frame is done with before the
-    next one is read off the socket; a queue and a task would only add a hop a frame."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(enable_direct_mode=True, **kwargs)
-
-    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        await super().process_frame(frame, direction)
-        if isinstance(frame, InputAudioRawFrame) and ARRIVED in frame.metadata:
-            lag = time.monotonic() - frame.metadata[ARRIVED]
-            COUNTS.frames_in += 1
-            if lag > LATE_S:
-                COUNTS.late_in += 1
-            COUNTS.worst_in_s = max(COUNTS.worst_in_s, lag)
+def input_done(frame: InputAudioRawFrame) -> None:
+    """The VAD has finished with a caller frame."""
+    if ARRIVED in frame.metadata:
+        lag = time.monotonic() - frame.metadata[ARRIVED]
+        COUNTS.frames_in += 1
+        if lag > LATE_S:
+            COUNTS.late_in += 1
+        COUNTS.worst_in_s = max(COUNTS.worst_in_s, lag)

@@ -1,6 +1,6 @@
 """One caller's audio session: a Pipecat pipeline on the node holding the socket.
 
-    door in -> [record caller] -> Silero VAD (timed) -> barge-in -> STT -> transcript to
+    door in -> [record caller] -> Silero VAD -> barge-in -> STT -> transcript to
     the call -> TTS -> TTS timing -> door out -> [record agent] -> what was played
 
 (the taps in brackets when the call is recorded).
@@ -25,9 +25,9 @@ from pipecat.workers.runner import WorkerRunner
 
 from speech.barge_in import DEFAULT_MIN_SPEECH_S, BargeIn
 from speech.call_bridge import OnTurn, TranscriptToCall
+from speech.caller_vad import CallerVADProcessor
 from speech.door_transport import DoorTransport, SendBytes, SendJson
 from speech.played_text import PlayedText
-from speech.realtime import TimedVADProcessor
 from speech.recording import StereoRecording
 from speech.recording_tap import RecordingTap
 from speech.turn_timing import TTSOutTiming
@@ -66,7 +66,7 @@ class SpeechSession:
             [
                 self.transport.input(),
                 *caller_tap,
-                TimedVADProcessor(vad_analyzer=SharedSileroVAD()),
+                CallerVADProcessor(vad_analyzer=SharedSileroVAD()),
                 BargeIn(on_barge_in, min_speech_s=min_speech_s),
                 stt,
                 TranscriptToCall(on_turn),

@@ -116,3 +116,23 @@ def test_the_shared_vad_decides_as_pipecats_silero_does():
     assert all(abs(a - b) <= 1 for (a, _), (b, _) in zip(mine, theirs, strict=True)), (mine, theirs)
     assert sum(s == "SPEAKING" for _, s in theirs) >= 4  # the utterances were heard at all
     assert ours.windows_scored < 0.8 * len(chunks(pcm, ms=32))
+
+
+async def test_endpointing_is_measured_from_the_end_of_the_voice():
+    """The stop carries how long after the caller's voice ended the VAD called it: its
+    0.2 s of silence and the windows Silero stays confident on the fading end of the word."""
+    from pipecat.frames.frames import VADUserStoppedSpeakingFrame
+
+    from speech.caller_vad import ENDPOINTING, CallerVADProcessor
+    from speech.vad import SharedSileroVAD
+
+    pcm = silence(0.5) + speech("what is the weather like in boston today") + silence(1.0)
+    frames = [InputAudioRawFrame(audio=c, sample_rate=16000, num_channels=1) for c in chunks(pcm, ms=32)]
+    down, _ = await run_test(
+        CallerVADProcessor(vad_analyzer=SharedSileroVAD()),
+        frames_to_send=frames,
+        pipeline_params=PipelineParams(audio_in_sample_rate=16000),
+        start_timeout=10,
+    )
+    (stop,) = [f for f in down if isinstance(f, VADUserStoppedSpeakingFrame)]
+    assert 0.2 < stop.metadata[ENDPOINTING] < 0.35, stop.metadata

@@ -65,10 +65,11 @@ async def test_a_spoken_turn_reaches_the_runner_and_the_reply_comes_back_as_audi
         assert heard_by_runner == [turn["text"]]  # the runner got the words, as text
         (reply,) = [f for f in frames if f["type"] == "agent.reply"]
         assert reply["text"] == f"You said {turn['text']}."
-        # Every stage of the turn was timed where it ran: endpointing is the VAD's wait for
-        # silence (Silero's stop_secs, 0.2 s), STT the decode after it, TTS its first byte.
+        # Every stage of the turn was timed where it ran: endpointing from the end of the
+        # voice to the VAD's stop (its 0.2 s wait for silence and Silero's lag on the fading
+        # end of the last word), STT the decode after it, TTS its first byte.
         timings = reply["timings"]
-        assert timings["endpointing_ms"] == 200.0
+        assert 200 < timings["endpointing_ms"] < 450, timings
         assert 0 < timings["stt_ms"] < 3000 and 0 < timings["tts_ttfb_ms"] < 3000, timings
         assert 0 < timings["agent_ttft_ms"] <= timings["agent_total_ms"]
         seconds = len(audio) / 2 / 16000
