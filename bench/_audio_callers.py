@@ -173,6 +173,9 @@ async def main() -> None:
         window = time.monotonic()
         for c in callers:
             c.until = window + step.get("seconds", 3600)
+        if "seconds" in step:  # every caller is still on the line: what follows is hanging up
+            await asyncio.sleep(step["seconds"])
+            print(json.dumps({"phase": "window closed", "sessions": n}), flush=True)
         await asyncio.wait_for(asyncio.gather(*tasks), step.get("seconds", 0) + 600)
         turns = [r for c in callers for r in c.results]
         print(json.dumps({"phase": "done", "sessions": n, "seconds": time.monotonic() - window, "turns": turns}),

@@ -15,7 +15,9 @@ STT/TTS run in a second process pinned to core 1 (bench/_audio_callers.py); NATS
    in production: sockets, VAD, barge-in policy, pipeline, call sessions, event log.
    A late frame (speech/realtime.py): caller audio the VAD finished with more than
    40 ms after it arrived, or bot audio sent more than 40 ms after its real-time slot.
-   Sustained = every frame on time and every turn answered.
+   Counted while all N callers are on the line (the window); sustained = every frame
+   in it on time and every turn answered. The worst stall of the node's event loop is
+   shown for the window and for the N sessions starting and hanging up around it.
 3. Voice to voice: one caller, the local profile (PocketSphinx, Piper), an echo agent.
    total = first reply audio byte at the caller - end of the caller's voiced audio;
    stages as the node measured them (endpointing = from the end of the caller's voice,
@@ -43,6 +45,27 @@ from tests.conftest import free_port  # noqa: E402
 from unpod import AsyncClient  # noqa: E402
 
 CALLERS = Path(__file__).with_name("_audio_callers.py")
+
+
+class LoopStalls:
+    """The worst time the event loop was held beyond a 5 ms sleep, since the last take()."""
+
+    def __init__(self) -> None:
+        self.worst_s = 0.0
+        self._task = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.005)
+            self.worst_s = max(self.worst_s, time.monotonic() - before - 0.005)
+
+    def take(self) -> float:
+        worst, self.worst_s = self.worst_s, 0.0
+        return 1000 * worst
+
+    def stop(self) -> None:
+        self._task.cancel()
 
 
 def silero_alone(seconds: float = 30.0) -> float:
@@ -115,24 +138,28 @@ async def main() -> None:
         steps = [int(n) for n in args.steps.split(",")]
         rows: list[dict] = []
         began: dict[str, float] = {}
+        stalls = LoopStalls()  # after the Silero figure above: it held the loop on purpose
 
         def capacity(msg: dict) -> None:
             if msg["phase"] == "streaming":  # every caller is live: the step's window opens
                 realtime.COUNTS.reset()
-                began.update(wall=time.monotonic(), cpu=time.process_time())
-                return
-            counted = realtime.COUNTS
-            wall = time.monotonic() - began["wall"]
-            turns = msg["turns"]
-            answered = [t for t in turns if t["answered"]]
-            rows.append({
-                "sessions": msg["sessions"], "cpu": (time.process_time() - began["cpu"]) / wall,
-                "frames_in": counted.frames_in, "late_in": counted.late_in, "worst_in_ms": 1000 * counted.worst_in_s,
-                "frames_out": counted.frames_out, "late_out": counted.late_out,
-                "worst_out_ms": 1000 * counted.worst_out_s,
-                "turns": len(turns), "answered": len(answered),
-                "reply_ms": [t["total_ms"] for t in answered],
-            })  # fmt: skip
+                began.update(wall=time.monotonic(), cpu=time.process_time(), starting_stall=stalls.take())
+            elif msg["phase"] == "window closed":  # before anyone hangs up: N sessions throughout
+                counted = realtime.COUNTS
+                wall = time.monotonic() - began["wall"]
+                rows.append({
+                    "sessions": msg["sessions"], "cpu": (time.process_time() - began["cpu"]) / wall,
+                    "frames_in": counted.frames_in, "late_in": counted.late_in,
+                    "worst_in_ms": 1000 * counted.worst_in_s, "frames_out": counted.frames_out,
+                    "late_out": counted.late_out, "worst_out_ms": 1000 * counted.worst_out_s,
+                    "stall_ms": stalls.take(), "starting_stall_ms": began["starting_stall"],
+                })  # fmt: skip
+            else:  # every caller has hung up: their turns, the last ones finished after the window
+                answered = [t for t in msg["turns"] if t["answered"]]
+                rows[-1].update(
+                    turns=len(msg["turns"]), answered=len(answered), reply_ms=[t["total_ms"] for t in answered],
+                    ending_stall_ms=stalls.take(),
+                )
 
         spec = {
             "api": url, "api_key": creds.api_key, "agent_id": "bench-echo", "max_sessions": max(steps) + 10,
@@ -140,9 +167,10 @@ async def main() -> None:
             "steps": [{"sessions": n, "seconds": args.seconds} for n in steps],
         }  # fmt: skip
         await callers(spec, capacity)
+        stalls.stop()
         print("2. Capacity: N real-time voice sessions, the node on one core (cloud STT/TTS are fakes elsewhere)")
         print("   sessions  node CPU  caller frames late / all (worst)  bot frames late / all (worst)"
-              "  turns answered  reply p50/p95 ms")  # fmt: skip
+              "  turns answered  reply p50/p95 ms  loop stall ms: starting / window / ending")  # fmt: skip
         sustained = 0
         for r in rows:
             ok = r["late_in"] == 0 and r["late_out"] == 0 and r["answered"] == r["turns"] > 0
@@ -151,6 +179,7 @@ async def main() -> None:
                 f"   {r['sessions']:8d}  {100 * r['cpu']:7.0f}%  {r['late_in']:6d} / {r['frames_in']:7d} "
                 f"({r['worst_in_ms']:5.0f} ms)   {r['late_out']:6d} / {r['frames_out']:7d} ({r['worst_out_ms']:5.0f} ms)"
                 f"  {r['answered']:5d}/{r['turns']:<5d}  {pct(r['reply_ms'], 50):6.0f} / {pct(r['reply_ms'], 95):6.0f}"
+                f"     {r['starting_stall_ms']:5.0f} / {r['stall_ms']:4.0f} / {r['ending_stall_ms']:4.0f}"
                 f"  {'ok' if ok else 'LATE'}"
             )
         print(f"   sustained on one core: {sustained} sessions; Silero alone would allow {1 / vad_cpu:.0f}"

@@ -106,42 +106,51 @@ class ClientAudio:
         from speech.recording import StereoRecording
         from speech.session import SpeechSession
 
+        builders = {"stt": providers.STT_BUILDERS, "tts": providers.TTS_BUILDERS}
         chains = {}
-        for kind, chain, builders in (
-            ("stt", self._profile.stt_failover, providers.STT_BUILDERS),
-            ("tts", self._profile.tts_failover, providers.TTS_BUILDERS),
-        ):
+        for kind, chain in (("stt", self._profile.stt_failover), ("tts", self._profile.tts_failover)):
             ready, skipped = providers.usable(chain)
             for skip in skipped:
                 await self._on_skip(kind, skip.provider, f"skipped: {skip.reason}")
             if not ready:
                 what = "speech-to-text" if kind == "stt" else "text-to-speech"
                 raise AudioRefused(f"no {what} provider of voice profile {self._profile.profile_id} can start here")
-            services = [(ref.provider, builders[ref.provider](ref, os.environ)) for ref in ready]
-            chains[kind] = failover_chain(services, functools.partial(self._switched, kind))
-
+            chains[kind] = ready
         recording = StereoRecording() if self._record else None
-        speech = SpeechSession(
-            in_rate=in_rate,
-            out_rate=out_rate,
-            send_bytes=self._send_bytes,
-            send_json=self._send_json,
-            on_turn=self._on_turn,
-            on_barge_in=self._barged_in,
-            on_played=self._heard.append,
-            on_tts_audio=self._tts_audio,
-            stt=chains["stt"],
-            tts=chains["tts"],
-            recording=recording,
-            min_speech_s=self._barge_in_min_speech_s,
-        )
+
+        def build_services() -> dict[str, list]:
+            return {
+                kind: [(ref.provider, builders[kind][ref.provider](ref, os.environ)) for ref in refs]
+                for kind, refs in chains.items()
+            }
+
         # Until it has started, what the agent says waits in _unspoken (speech is None).
         self._starting = True
+        speech = None
         try:
+            # Built in a thread: a call's services take 20-50 ms of CPU to construct (the
+            # Deepgram client alone loads the TLS trust store), which on the loop would
+            # hold every other call's audio that long. The rest needs the loop, and is quick.
+            services = await asyncio.to_thread(build_services)
+            speech = SpeechSession(
+                in_rate=in_rate,
+                out_rate=out_rate,
+                send_bytes=self._send_bytes,
+                send_json=self._send_json,
+                on_turn=self._on_turn,
+                on_barge_in=self._barged_in,
+                on_played=self._heard.append,
+                on_tts_audio=self._tts_audio,
+                stt=failover_chain(services["stt"], functools.partial(self._switched, "stt")),
+                tts=failover_chain(services["tts"], functools.partial(self._switched, "tts")),
+                recording=recording,
+                min_speech_s=self._barge_in_min_speech_s,
+            )
             await speech.start()
         except Exception as exc:  # a model or provider that would not start: the call goes on in text
             log.warning("speech pipeline failed to start: %s", exc)
-            await speech.stop()
+            if speech is not None:
+                await speech.stop()
             raise AudioRefused("the speech pipeline could not start; this session stays text-only") from exc
         finally:
             self._starting = False
