@@ -36,7 +36,8 @@ class CallerVADProcessor(VADProcessor):
     def __init__(self, **kwargs) -> None:
         super().__init__(enable_direct_mode=True, **kwargs)
         self._samples = 0  # samples of caller audio so far
-        self._voice_end: int | None = None  # the sample after the last one loud enough to be voice
+        #: The last frame with voice in it: where it starts, and its audio.
+        self._last_voiced: tuple[int, bytes] | None = None
         self._window_arrived: float | None = None  # when the frame being analysed came off the socket
         self._window_rate = 16000
 
@@ -49,17 +50,23 @@ class CallerVADProcessor(VADProcessor):
 
     def _listen(self, frame: InputAudioRawFrame) -> None:
         samples = np.frombuffer(frame.audio, dtype=np.int16)
-        loud = np.flatnonzero((samples > QUIET_PEAK) | (samples < -QUIET_PEAK))
-        if len(loud):
-            self._voice_end = self._samples + int(loud[-1]) + 1
+        if len(samples) and (samples.max() > QUIET_PEAK or samples.min() < -QUIET_PEAK):
+            self._last_voiced = (self._samples, frame.audio)  # where in it: worked out at the stop
         self._samples += len(samples)
         self._window_rate = frame.sample_rate
         self._window_arrived = frame.metadata.get(realtime.ARRIVED, time.monotonic())
 
     async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM) -> None:
-        if isinstance(frame, VADUserStoppedSpeakingFrame) and self._voice_end is not None:
+        if isinstance(frame, VADUserStoppedSpeakingFrame) and self._last_voiced is not None:
             now = time.monotonic()
-            in_audio = (self._samples - self._voice_end) / self._window_rate
+            in_audio = (self._samples - self._voice_end()) / self._window_rate
             frame.metadata[ENDPOINTING] = in_audio + max(0.0, now - self._window_arrived)
             frame.metadata[DECIDED_AT] = now
         await super().push_frame(frame, direction)
+
+    def _voice_end(self) -> int:
+        """The sample after the last one loud enough to be voice."""
+        start, audio = self._last_voiced
+        samples = np.frombuffer(audio, dtype=np.int16)
+        loud = np.flatnonzero((samples > QUIET_PEAK) | (samples < -QUIET_PEAK))
+        return start + int(loud[-1]) + 1
