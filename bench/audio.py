@@ -25,7 +25,7 @@ STT/TTS run in a second process pinned to core 1 (bench/_audio_callers.py); NATS
    agent first token; TTS first byte); platform = total - those stages: framing,
    transport, queueing and everything else the node does between them.
 
-Run: .venv/bin/python bench/audio.py [--steps 10,25,50,75,100] [--seconds 20] [--turns 20]
+Run: .venv/bin/python bench/audio.py [--steps 20,30,40,50] [--seconds 20] [--turns 20]
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def pinned() -> bool:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", default="10,25,50,75,100", help="concurrent sessions per capacity step")
+    parser.add_argument("--steps", default="20,30,40,50", help="concurrent sessions per capacity step")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long each capacity step streams")
     parser.add_argument("--turns", type=int, default=20, help="spoken turns in the voice-to-voice run")
     args = parser.parse_args()
