@@ -214,5 +214,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    from deploy.cli import configure_logging
+
+    configure_logging(os.environ.get("UNPOD_LOG_LEVEL", "INFO"))  # as `unpod up` does: Pipecat at INFO too
     print(f"event loop: {use_uvloop()} (as `unpod up` runs)")
     asyncio.run(main())

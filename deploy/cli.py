@@ -213,9 +213,10 @@ async def rebuild_read_model(args: argparse.Namespace) -> int:
     return 0
 
 
-def _quiet_pipecat(level: str) -> None:
-    """Pipecat logs through loguru at DEBUG by default: several lines per call and
-    per turn. It follows UNPOD_LOG_LEVEL like everything else."""
+def configure_logging(level: str) -> None:
+    """Our logs at ``level``, and Pipecat's too: it logs through loguru at DEBUG by
+    default, several lines per call and per turn (and a line costs CPU on every call)."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         from loguru import logger
     except ImportError:  # an SDK-only install: no speech here
@@ -235,9 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     p_rebuild = sub.add_parser("rebuild-read-model", help="replay the event log into a fresh read model")
     p_rebuild.add_argument("--data-dir")
     args = parser.parse_args(argv)
-    level = os.environ.get("UNPOD_LOG_LEVEL", "INFO")
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    _quiet_pipecat(level)
+    configure_logging(os.environ.get("UNPOD_LOG_LEVEL", "INFO"))
     runner = {"up": up, "rebuild-read-model": rebuild_read_model}[args.command]
     try:
         import uvloop

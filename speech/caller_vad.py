@@ -19,7 +19,12 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from pipecat.frames.frames import Frame, InputAudioRawFrame, VADUserStoppedSpeakingFrame
+from pipecat.frames.frames import (
+    Frame,
+    InputAudioRawFrame,
+    VADUserStartedSpeakingFrame,
+    VADUserStoppedSpeakingFrame,
+)
 from pipecat.processors.audio.vad_processor import VADProcessor
 from pipecat.processors.frame_processor import FrameDirection
 
@@ -36,7 +41,9 @@ class CallerVADProcessor(VADProcessor):
     def __init__(self, **kwargs) -> None:
         super().__init__(enable_direct_mode=True, **kwargs)
         self._samples = 0  # samples of caller audio so far
-        #: The last frame with voice in it: where it starts, and its audio.
+        #: The last frame with voice in it: where it starts, and its audio. None until the
+        #: utterance the VAD is in has had one (a very quiet one never may: its stop then
+        #: carries nothing, and the VAD's stop_secs stands for its endpointing).
         self._last_voiced: tuple[int, bytes] | None = None
         self._window_arrived: float | None = None  # when the frame being analysed came off the socket
         self._window_rate = 16000
@@ -57,7 +64,9 @@ class CallerVADProcessor(VADProcessor):
         self._window_arrived = frame.metadata.get(realtime.ARRIVED, time.monotonic())
 
     async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM) -> None:
-        if isinstance(frame, VADUserStoppedSpeakingFrame) and self._last_voiced is not None:
+        if isinstance(frame, VADUserStartedSpeakingFrame) and direction == FrameDirection.DOWNSTREAM:
+            self._last_voiced = None  # voice from before this utterance is not its end
+        elif isinstance(frame, VADUserStoppedSpeakingFrame) and self._last_voiced is not None:
             now = time.monotonic()
             in_audio = (self._samples - self._voice_end()) / self._window_rate
             frame.metadata[ENDPOINTING] = in_audio + max(0.0, now - self._window_arrived)
