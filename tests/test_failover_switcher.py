@@ -19,7 +19,7 @@ from pipecat.pipeline.worker import PipelineWorker
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.workers.runner import WorkerRunner
 
-from speech.failover import FailoverSwitcher, FailOverOnAnyError
+from speech.failover import FailOverOnAnyError, FailoverSwitcher
 
 
 class Provider(FrameProcessor):
