@@ -52,13 +52,17 @@ class DoorInput(BaseInputTransport):
             frame = InputAudioRawFrame(audio=bytes(self._pending[:size]), sample_rate=self._rate, num_channels=1)
             del self._pending[:size]
             realtime.input_arrived(frame)
-            if not self._paused:
-                await self.push_frame(frame)
+            await self.push_audio_frame(frame)
+
+    async def push_audio_frame(self, frame: InputAudioRawFrame) -> None:
+        """Pushed on at once. Pipecat queues each frame for an audio task that takes it
+        off under a fresh timeout (a task and a timer a frame): a hop that buys nothing
+        here, where the door's socket reader is already a task of its own."""
+        if not self._paused:
+            await self.push_frame(frame)
 
     def _create_audio_task(self) -> None:
-        """No audio task: :meth:`feed` pushes each frame itself. Pipecat's task would take
-        every frame off a queue under a fresh timeout (a task and a timer a frame), a hop
-        that buys nothing here: the door's socket reader is already a task of its own."""
+        """No audio task: see :meth:`push_audio_frame`."""
 
 
 class DoorOutput(BaseOutputTransport):
