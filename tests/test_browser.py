@@ -21,12 +21,16 @@ SAID = "please tell me your opening hours"
 
 
 def fake_microphone(path, rate: int = 16000) -> str:
-    """Silence, the question, then silence: what the fake microphone plays, once."""
+    """Silence, the question, then silence: what the fake microphone plays, once. The file
+    starts as the device opens, before the page has wired it to the SDK's capture worklet:
+    on a busy CI machine that took more than a second once, and the question lost its
+    first words. A person does not speak before the page is listening; 3 s of silence
+    stands for that."""
     with wave.open(str(path), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(rate)
-        w.writeframes(silence(1.0, rate) + speech(SAID, rate) + silence(20.0, rate))
+        w.writeframes(silence(3.0, rate) + speech(SAID, rate) + silence(20.0, rate))
     return str(path)
 
 
