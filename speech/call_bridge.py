@@ -38,7 +38,10 @@ LATE_PIECES_S = 1.0
 
 class TranscriptToCall(FrameProcessor):
     def __init__(self, on_turn: OnTurn, **kwargs) -> None:
-        super().__init__(**kwargs)
+        # Direct: frames are handled in the order they were pushed. Queued, the VAD's stop
+        # (a system frame) overtook a transcript piece finalised before it (a data frame),
+        # and one utterance went out as two turns.
+        super().__init__(enable_direct_mode=True, **kwargs)
         self._on_turn = on_turn
         self._stopped_at: float | None = None
         self._endpointing_s = 0.0
