@@ -14,7 +14,9 @@ STT/TTS run in a second process pinned to core 1 (bench/_audio_callers.py); NATS
    real protocols: their work is not the node's), so the node's core does what it does
    in production: sockets, VAD, barge-in policy, pipeline, call sessions, event log.
    A late frame (speech/realtime.py): caller audio the VAD finished with more than
-   40 ms after it arrived, or bot audio sent more than 40 ms after its real-time slot.
+   40 ms after it arrived, or bot audio sent when the client, playing as it arrives,
+   would have had less than 40 ms left to play (the node sends 120 ms ahead:
+   speech/playout.py; the worst figure is how much later than that it left).
    Counted while all N callers are on the line (the window); sustained = every frame
    in it on time and every turn answered. The worst stall of the node's event loop is
    shown for the window and for the N sessions starting and hanging up around it.

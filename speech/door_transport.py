@@ -14,12 +14,13 @@ import time
 from collections.abc import Awaitable, Callable
 
 from pipecat.frames.frames import InputAudioRawFrame, InterruptionFrame, OutputAudioRawFrame, StartFrame
-from pipecat.processors.frame_processor import FrameDirection, FrameProcessorSetup
+from pipecat.processors.frame_processor import FrameDirection
 from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
 from speech import realtime
+from speech.playout import ClientPlayout
 
 #: Silero's window at 16 kHz (256 at 8 kHz: the same 32 ms).
 VAD_WINDOW_SAMPLES = 512
@@ -70,17 +71,10 @@ class DoorOutput(BaseOutputTransport):
         super().__init__(params, **kwargs)
         self._send_bytes = send_bytes
         self._send_json = send_json
-        self._interval = 0.0
-        self._next_send = 0.0
+        self._playout = ClientPlayout()
         #: Set when the start reached the end of the pipeline: every processor is up
         #: (models loaded), so audio fed from now on is heard.
         self.ready = asyncio.Event()
-
-    async def setup(self, setup: FrameProcessorSetup) -> None:
-        await super().setup(setup)
-        # Real time, one chunk ahead: the client's buffer never runs dry, and an
-        # interruption leaves at most a chunk of unplayed audio to drop.
-        self._interval = self.audio_chunk_size / 2 / self.sample_rate
 
     async def start(self, frame: StartFrame) -> None:
         await super().start(frame)
@@ -90,30 +84,23 @@ class DoorOutput(BaseOutputTransport):
     async def process_frame(self, frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, InterruptionFrame):
-            self._next_send = 0.0
+            self._playout.clear()
             await self._send_json({"type": "playback.clear"})  # drop what the client has buffered
 
     async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
-        if self._next_send:  # within an utterance: was this chunk sent in its slot?
-            late = time.monotonic() - (self._next_send - self._interval)
-            if late < realtime.NEW_UTTERANCE_S:
-                realtime.output_sent(max(0.0, late))
+        seconds = len(frame.audio) / 2 / frame.num_channels / frame.sample_rate
         try:
             await self._send_bytes(frame.audio)
         except Exception:  # the client is gone; the door ends the session
             return False
-        await self._pace()
-        return True
-
-    async def _pace(self) -> None:
-        """Hold the next chunk until one chunk before the client will need it."""
         now = time.monotonic()
-        wait = self._next_send - now
+        lateness = self._playout.send(seconds, now)
+        if lateness is not None:
+            realtime.output_sent(lateness)
+        wait = self._playout.wait_s(now)
         if wait > 0:
             await asyncio.sleep(wait)
-            self._next_send += self._interval
-        else:
-            self._next_send = now + self._interval
+        return True
 
 
 class DoorTransport(BaseTransport):

@@ -3,10 +3,10 @@
 - Caller audio is late when the VAD has finished with a frame (a 32 ms window) more
   than ``LATE_S`` after the frame was complete off the socket: the pipeline is queueing audio, and
   barge-in and end of turn are heard that much later.
-- Bot audio is late when a chunk goes to the socket more than ``LATE_S`` after its slot
-  in real time (the previous chunk's slot plus that chunk's length) within one
-  utterance: a client playing as audio arrives hears a gap. A pause longer than
-  ``NEW_UTTERANCE_S`` starts a new utterance; it is the bot being quiet, not late.
+- Bot audio is late when a chunk leaves for the client after it should have: when the
+  client, playing as audio arrives, would have less than ``speech.playout.MARGIN_S``
+  left to play (speech.playout: the node sends ``LEAD_S`` ahead, so a stall shorter
+  than their difference is not late).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pipecat.frames.frames import InputAudioRawFrame
 
 LATE_S = 0.040
-NEW_UTTERANCE_S = 0.300
 ARRIVED = "door_in_at"  # frame metadata: when the frame came off the socket (monotonic)
 
 
@@ -43,8 +42,9 @@ def input_arrived(frame: InputAudioRawFrame) -> None:
 
 
 def output_sent(lateness_s: float) -> None:
+    """A bot chunk left ``lateness_s`` after it should have (0: on time)."""
     COUNTS.frames_out += 1
-    if lateness_s > LATE_S:
+    if lateness_s > 0:
         COUNTS.late_out += 1
     COUNTS.worst_out_s = max(COUNTS.worst_out_s, lateness_s)
 

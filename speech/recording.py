@@ -145,7 +145,8 @@ class StereoRecording:
         self._behind_since = None
 
     def agent(self, pcm: bytes) -> None:
-        """Agent audio that starts playing to the caller now."""
+        """Agent audio just sent: the caller hears it after what was sent before it, or
+        now if that has all played (a new utterance)."""
         if self._end is None:
             now = self._now()
             if now - self._agent.samples > self._gap:
@@ -164,7 +165,9 @@ class StereoRecording:
         """Write the WAV file (blocking: run it off the event loop) and free the channels."""
         self.end()
         assert self._end is not None
-        length = max(self._end, self._caller.samples, self._agent.samples)
+        # The agent's audio goes out a little ahead of playback (speech.playout): what was
+        # sent for after the end was never heard, and is not kept.
+        length = max(self._end, self._caller.samples)
         out = tempfile.TemporaryFile()
         try:
             for track in (self._caller, self._agent):
@@ -176,8 +179,9 @@ class StereoRecording:
                 wav.setnchannels(2)
                 wav.setsampwidth(2)
                 wav.setframerate(self.rate)
-                for _ in range(0, length, _BLOCK):
-                    left, right = self._caller.read(_BLOCK), self._agent.read(_BLOCK)
+                for at in range(0, length, _BLOCK):
+                    block = min(_BLOCK, length - at)
+                    left, right = self._caller.read(block), self._agent.read(block)
                     frames = np.empty(2 * len(left), dtype="<i2")
                     frames[0::2], frames[1::2] = left, right
                     wav.writeframes(frames.tobytes())

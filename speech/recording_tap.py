@@ -1,8 +1,8 @@
 """Where the pipeline's audio goes into the call's recording: one tap right after the
 door's input (the caller, as it arrives, before VAD and STT can hold it up) and one
-right after the door's output (the agent: the output passes a chunk on once the one
-before it has played, i.e. as the caller starts hearing it, and never passes on what
-an interruption dropped).
+right after the door's output (the agent: the output passes a chunk on as it sends it,
+a little ahead of playback (speech.playout), and never passes on what an interruption
+dropped; the recording plays each chunk after the one before).
 
 Pipecat's ``AudioBufferProcessor`` (1.14) records both sides too, but it did not
 fit: it sees both from one place in the pipeline and aligns each side to how much

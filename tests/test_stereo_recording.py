@@ -65,6 +65,22 @@ def test_both_sides_land_where_they_were_heard_and_a_pause_is_silence_on_both():
     assert not caller[at(3.0) :].any()
 
 
+def test_agent_audio_sent_ahead_for_after_the_end_is_not_kept():
+    clock = Clock()
+    rec = StereoRecording(clock=clock)
+    rec.start()
+    for _ in range(50):  # 1 s of the caller, the agent answering from 0.5 s
+        clock.now += 0.02
+        rec.caller(tone(0.02, 1000))
+    clock.now -= 0.5
+    for _ in range(14):  # the agent's 0.56 s: the output sends it ahead of playback
+        rec.agent(tone(0.04, 2000))
+    clock.now += 0.5
+    wav = rec.finish()  # the caller hung up at 1.0 s, with 60 ms of it still to play
+    caller, agent = channels(wav)
+    assert wav.duration_s == 1.0 and (agent[at(0.5) :] == 2000).all()
+
+
 def test_caller_audio_in_a_burst_is_kept_whole_and_a_real_gap_is_silence():
     clock = Clock()
     rec = StereoRecording(clock=clock)
@@ -123,7 +139,8 @@ async def test_the_taps_record_each_side_and_pass_every_frame_on():
     taps = Pipeline([RecordingTap(rec, "caller"), RecordingTap(rec, "agent")])
     await run_test(
         taps,
-        frames_to_send=[caller, SleepFrame(0.3), agent, TextFrame("hi")],
+        # The call goes on while the agent's audio plays: what would play after the end is cut.
+        frames_to_send=[caller, SleepFrame(0.3), agent, SleepFrame(0.25), TextFrame("hi")],
         expected_down_frames=[InputAudioRawFrame, OutputAudioRawFrame, TextFrame],
     )
     left, right = channels(rec.finish())
