@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
+from bus_contracts.events import DEFAULT_BARGE_IN_S, MAX_BARGE_IN_S, MIN_BARGE_IN_S
+
 Name = Annotated[
     str, Meta(min_length=1, max_length=200, pattern=r"\S", description="Human-readable name (not only whitespace)")
 ]
@@ -23,7 +25,9 @@ FirstSpeaker = Literal["agent", "user"]
 BargeIn = Annotated[
     float,
     Meta(
-        ge=0.2, le=5.0, description="Seconds of caller speech over the bot that stop it (shorter: a noise or 'mm-hm')"
+        ge=MIN_BARGE_IN_S,
+        le=MAX_BARGE_IN_S,
+        description="Seconds of caller speech over the bot that stop it (shorter: a noise or 'mm-hm')",
     ),
 ]
 
@@ -75,7 +79,7 @@ class PipeCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     recording: bool = False
     max_call_duration_s: Duration = 3600
     first_speaker: FirstSpeaker = "agent"
-    barge_in_min_speech_s: BargeIn = 0.6
+    barge_in_min_speech_s: BargeIn = DEFAULT_BARGE_IN_S
 
 
 class PipeUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

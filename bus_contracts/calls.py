@@ -13,7 +13,7 @@ import msgspec
 
 from bus_contracts.commands import Command
 from bus_contracts.envelope import Event, event
-from bus_contracts.events import FirstSpeaker
+from bus_contracts.events import DEFAULT_BARGE_IN_S, FirstSpeaker
 
 Direction = Literal["web", "inbound", "outbound"]
 EndReason = Literal[
@@ -59,7 +59,7 @@ class CallRequested(Event, frozen=True, kw_only=True):
     #: words before the caller's first turn are not).
     first_speaker: FirstSpeaker = "agent"
     #: Seconds of caller speech over the bot that stop it (the pipe's barge-in policy).
-    barge_in_min_speech_s: float = 0.6
+    barge_in_min_speech_s: float = DEFAULT_BARGE_IN_S
     #: The pipe records its calls: a voice session leaves a stereo WAV (see RecordingStored).
     recording: bool = False
 
@@ -225,7 +225,7 @@ class RequestCall(Command, frozen=True, kw_only=True):
     max_duration_s: int = 3600
     node_id: str = ""
     first_speaker: FirstSpeaker = "agent"
-    barge_in_min_speech_s: float = 0.6
+    barge_in_min_speech_s: float = DEFAULT_BARGE_IN_S
     recording: bool = False
 
 

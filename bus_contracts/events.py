@@ -45,6 +45,11 @@ class ApiKeyRevoked(Event, frozen=True, kw_only=True):
 
 # --- pipes -------------------------------------------------------------------
 
+#: Seconds of caller speech over the bot that stop it (a pipe's barge-in policy): the
+#: default and the range a pipe may set. The default lets a backchannel ("mm-hm",
+#: "yeah") or a cough pass, and hears a caller who means it within about half a second.
+DEFAULT_BARGE_IN_S, MIN_BARGE_IN_S, MAX_BARGE_IN_S = 0.6, 0.2, 5.0
+
 
 class PipeConfig(msgspec.Struct, frozen=True, kw_only=True):
     name: str
@@ -55,7 +60,7 @@ class PipeConfig(msgspec.Struct, frozen=True, kw_only=True):
     max_call_duration_s: int = 3600
     first_speaker: FirstSpeaker = "agent"
     #: Seconds of caller speech over the bot before it stops (barge-in); less is a noise.
-    barge_in_min_speech_s: float = 0.6
+    barge_in_min_speech_s: float = DEFAULT_BARGE_IN_S
 
 
 @event("pipe.created", aggregate="pipe")

@@ -21,14 +21,12 @@ from pipecat.frames.frames import (
 )
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
-#: Long enough to let a backchannel ("mm-hm", "yeah") or a cough pass, short enough
-#: that a caller who means it is heard within about half a second.
-DEFAULT_MIN_SPEECH_S = 0.6
+from bus_contracts.events import DEFAULT_BARGE_IN_S
 
 
 class BargeIn(FrameProcessor):
     def __init__(
-        self, on_barge_in: Callable[[], Awaitable[None]], *, min_speech_s: float = DEFAULT_MIN_SPEECH_S, **kwargs
+        self, on_barge_in: Callable[[], Awaitable[None]], *, min_speech_s: float = DEFAULT_BARGE_IN_S, **kwargs
     ) -> None:
         # Direct: it only looks at frames, so a queue and a task of its own would cost
         # each caller frame a hop for nothing.

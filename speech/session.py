@@ -23,7 +23,8 @@ from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.transports.base_transport import TransportParams
 from pipecat.workers.runner import WorkerRunner
 
-from speech.barge_in import DEFAULT_MIN_SPEECH_S, BargeIn
+from bus_contracts.events import DEFAULT_BARGE_IN_S
+from speech.barge_in import BargeIn
 from speech.call_bridge import OnTurn, TranscriptToCall
 from speech.caller_vad import CallerVADProcessor
 from speech.door_transport import DoorTransport, SendBytes, SendJson
@@ -50,7 +51,7 @@ class SpeechSession:
         on_tts_audio: Callable[[], None],
         stt: FrameProcessor,
         tts: FrameProcessor,
-        min_speech_s: float = DEFAULT_MIN_SPEECH_S,
+        min_speech_s: float = DEFAULT_BARGE_IN_S,
         recording: StereoRecording | None = None,
     ) -> None:
         params = TransportParams(

@@ -18,7 +18,6 @@ from bus_contracts.voice_profiles import get_profile
 
 AGENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 MIN_CALL_S, MAX_CALL_S = 10, 86_400
-MIN_BARGE_IN_S, MAX_BARGE_IN_S = 0.2, 5.0
 
 
 class PipeState(msgspec.Struct, frozen=True, kw_only=True):
@@ -74,8 +73,8 @@ def validate_config(config: e.PipeConfig) -> None:
             raise Invalid("agent_endpoint must be an absolute http:// or https:// URL")
     if not MIN_CALL_S <= config.max_call_duration_s <= MAX_CALL_S:
         raise Invalid(f"max_call_duration_s must be between {MIN_CALL_S} and {MAX_CALL_S}")
-    if not MIN_BARGE_IN_S <= config.barge_in_min_speech_s <= MAX_BARGE_IN_S:
-        raise Invalid(f"barge_in_min_speech_s must be between {MIN_BARGE_IN_S} and {MAX_BARGE_IN_S}")
+    if not e.MIN_BARGE_IN_S <= config.barge_in_min_speech_s <= e.MAX_BARGE_IN_S:
+        raise Invalid(f"barge_in_min_speech_s must be between {e.MIN_BARGE_IN_S} and {e.MAX_BARGE_IN_S}")
 
 
 def _live(state: PipeState, project_id: str) -> PipeState:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from bus_contracts.events import DEFAULT_BARGE_IN_S
 from bus_contracts.voice_profiles import VoiceProfile
 
 if TYPE_CHECKING:  # the speech layer loads only for audio sessions
@@ -59,7 +60,7 @@ class ClientAudio:
         profile: VoiceProfile,
         *,
         record: bool = False,
-        barge_in_min_speech_s: float = 0.6,
+        barge_in_min_speech_s: float = DEFAULT_BARGE_IN_S,
     ) -> None:
         self._barge_in_min_speech_s = barge_in_min_speech_s
         self._send_bytes = send_bytes
