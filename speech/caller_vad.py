@@ -39,7 +39,7 @@ DECIDED_AT = "vad_decided_at"
 
 class CallerVADProcessor(VADProcessor):
     def __init__(self, **kwargs) -> None:
-        super().__init__(enable_direct_mode=True, **kwargs)
+        super().__init__(enable_direct_mode=True, speech_activity_period=realtime.HEARTBEAT_S, **kwargs)
         self._samples = 0  # samples of caller audio so far
         #: The last frame with voice in it: where it starts, and its audio. None until the
         #: utterance the VAD is in has had one (a very quiet one never may: its stop then

@@ -13,7 +13,14 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from pipecat.frames.frames import InputAudioRawFrame, InterruptionFrame, OutputAudioRawFrame, StartFrame
+from pipecat.frames.frames import (
+    BotSpeakingFrame,
+    Frame,
+    InputAudioRawFrame,
+    InterruptionFrame,
+    OutputAudioRawFrame,
+    StartFrame,
+)
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
@@ -67,10 +74,27 @@ class DoorInput(BaseInputTransport):
 
 
 class DoorOutput(BaseOutputTransport):
-    def __init__(self, params: TransportParams, send_bytes: SendBytes, send_json: SendJson, **kwargs) -> None:
+    """Pipecat's output transport passes each chunk of audio it played on downstream,
+    for whatever records it. Here that is only the agent's recording tap: with
+    ``pass_played_audio`` off (a call not recorded) played audio stops here, 25 chunks
+    a second of the bot's speech that would each cost a hop through every processor
+    after this one. And the bot-speaking heartbeat goes out once per
+    ``realtime.HEARTBEAT_S``."""
+
+    def __init__(
+        self,
+        params: TransportParams,
+        send_bytes: SendBytes,
+        send_json: SendJson,
+        *,
+        pass_played_audio: bool,
+        **kwargs,
+    ) -> None:
         super().__init__(params, **kwargs)
         self._send_bytes = send_bytes
         self._send_json = send_json
+        self._pass_played_audio = pass_played_audio
+        self._heartbeat_at = -realtime.HEARTBEAT_S  # when the last BotSpeakingFrame went out
         self._playout = ClientPlayout()
         #: Set when the start reached the end of the pipeline: every processor is up
         #: (models loaded), so audio fed from now on is heard.
@@ -86,6 +110,23 @@ class DoorOutput(BaseOutputTransport):
         if isinstance(frame, InterruptionFrame):
             self._playout.clear()
             await self._send_json({"type": "playback.clear"})  # drop what the client has buffered
+
+    async def broadcast_frame(self, frame_cls: type[Frame], **kwargs) -> None:
+        if frame_cls is BotSpeakingFrame:
+            now = time.monotonic()
+            if now - self._heartbeat_at < realtime.HEARTBEAT_S:
+                return
+            self._heartbeat_at = now
+        await super().broadcast_frame(frame_cls, **kwargs)
+
+    async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM) -> None:
+        if (
+            not self._pass_played_audio
+            and direction is FrameDirection.DOWNSTREAM
+            and isinstance(frame, OutputAudioRawFrame)
+        ):
+            return
+        await super().push_frame(frame, direction)
 
     async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
         seconds = len(frame.audio) / 2 / frame.num_channels / frame.sample_rate
@@ -104,10 +145,12 @@ class DoorOutput(BaseOutputTransport):
 
 
 class DoorTransport(BaseTransport):
-    def __init__(self, params: TransportParams, send_bytes: SendBytes, send_json: SendJson) -> None:
+    def __init__(
+        self, params: TransportParams, send_bytes: SendBytes, send_json: SendJson, *, pass_played_audio: bool
+    ) -> None:
         super().__init__()
         self._input = DoorInput(params, name="door-in")
-        self._output = DoorOutput(params, send_bytes, send_json, name="door-out")
+        self._output = DoorOutput(params, send_bytes, send_json, pass_played_audio=pass_played_audio, name="door-out")
 
     def input(self) -> DoorInput:
         return self._input

@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from pipecat.frames.frames import InputAudioRawFrame
 
 LATE_S = 0.040
+#: How often Pipecat's heartbeats (UserSpeakingFrame from the VAD, BotSpeakingFrame from
+#: the output) go through the pipeline while the caller or the bot speaks: Pipecat's 0.2 s
+#: made them as many frame hops per call as the caller's audio. Nothing here watches them
+#: (Pipecat's idle timeout, which does, is off: the call decides when a session ends).
+HEARTBEAT_S = 1.0
 ARRIVED = "door_in_at"  # frame metadata: when the frame came off the socket (monotonic)
 
 

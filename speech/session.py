@@ -60,7 +60,8 @@ class SpeechSession:
             audio_out_enabled=True,
             audio_out_sample_rate=out_rate,
         )
-        self.transport = DoorTransport(params, send_bytes, send_json)
+        # Played audio goes on past the output only to the agent's recording tap.
+        self.transport = DoorTransport(params, send_bytes, send_json, pass_played_audio=recording is not None)
         caller_tap = [RecordingTap(recording, "caller")] if recording is not None else []
         agent_tap = [RecordingTap(recording, "agent")] if recording is not None else []
         pipeline = Pipeline(
