@@ -118,6 +118,7 @@ async def main() -> None:
     parser.add_argument("--turns", type=int, default=20, help="spoken turns in the voice-to-voice run")
     args = parser.parse_args()
     from speech import realtime
+    from speech.vad import loop_batch
 
     ports = [free_port(), free_port()]
     os.environ.update({
@@ -145,16 +146,20 @@ async def main() -> None:
         def capacity(msg: dict) -> None:
             if msg["phase"] == "streaming":  # every caller is live: the step's window opens
                 realtime.COUNTS.reset()
-                began.update(wall=time.monotonic(), cpu=time.process_time(), starting_stall=stalls.take())
+                batch = loop_batch()
+                began.update(wall=time.monotonic(), cpu=time.process_time(), starting_stall=stalls.take(),
+                             runs=batch.runs, windows=batch.windows)  # fmt: skip
             elif msg["phase"] == "window closed":  # before anyone hangs up: N sessions throughout
-                counted = realtime.COUNTS
+                counted, batch = realtime.COUNTS, loop_batch()
                 wall = time.monotonic() - began["wall"]
+                runs = batch.runs - began["runs"]
                 rows.append({
                     "sessions": msg["sessions"], "cpu": (time.process_time() - began["cpu"]) / wall,
                     "frames_in": counted.frames_in, "late_in": counted.late_in,
                     "worst_in_ms": 1000 * counted.worst_in_s, "frames_out": counted.frames_out,
                     "late_out": counted.late_out, "worst_out_ms": 1000 * counted.worst_out_s,
                     "stall_ms": stalls.take(), "starting_stall_ms": began["starting_stall"],
+                    "per_run": (batch.windows - began["windows"]) / runs if runs else 0.0,
                 })  # fmt: skip
             else:  # every caller has hung up: their turns, the last ones finished after the window
                 answered = [t for t in msg["turns"] if t["answered"]]
@@ -172,7 +177,8 @@ async def main() -> None:
         stalls.stop()
         print("2. Capacity: N real-time voice sessions, the node on one core (cloud STT/TTS are fakes elsewhere)")
         print("   sessions  node CPU  caller frames late / all (worst)  bot frames late / all (worst)"
-              "  turns answered  reply p50/p95 ms  loop stall ms: starting / window / ending")  # fmt: skip
+              "  turns answered  reply p50/p95 ms  loop stall ms: starting / window / ending"
+              "  Silero windows a run")  # fmt: skip
         sustained = 0
         for r in rows:
             ok = r["late_in"] == 0 and r["late_out"] == 0 and r["answered"] == r["turns"] > 0
@@ -182,7 +188,7 @@ async def main() -> None:
                 f"({r['worst_in_ms']:5.0f} ms)   {r['late_out']:6d} / {r['frames_out']:7d} ({r['worst_out_ms']:5.0f} ms)"
                 f"  {r['answered']:5d}/{r['turns']:<5d}  {pct(r['reply_ms'], 50):6.0f} / {pct(r['reply_ms'], 95):6.0f}"
                 f"     {r['starting_stall_ms']:5.0f} / {r['stall_ms']:4.0f} / {r['ending_stall_ms']:4.0f}"
-                f"  {'ok' if ok else 'LATE'}"
+                f"  {r['per_run']:5.1f}  {'ok' if ok else 'LATE'}"
             )
         print(f"   sustained on one core: {sustained} sessions; Silero alone would allow {1 / vad_cpu:.0f}"
               f" ({sustained * vad_cpu:.2f} of the Silero-only ceiling). Target: >= 50.\n")  # fmt: skip
