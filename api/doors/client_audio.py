@@ -43,6 +43,8 @@ MAX_UNSPOKEN = 200
 #: byte on the call's record. Usually no wait: a streamed reply's first sentence was
 #: spoken while the rest arrived; a reply shorter than a sentence starts TTS only now.
 TTFB_WAIT_S = 2.0
+#: How long a stopping session waits for the call to have been told of a barge-in.
+TELL_WAIT_S = 5.0
 
 
 class AudioRefused(ValueError):
@@ -91,6 +93,8 @@ class ClientAudio:
         self._starting = False
         #: The reply under way has words to say (not only punctuation), not yet timed.
         self._speakable = False
+        #: The call being told of the latest barge-in (see _barged_in).
+        self._telling: asyncio.Task[None] | None = None
 
     async def start(self, frame: dict[str, Any]) -> dict[str, Any]:
         """Build and start the pipeline; the ``audio.started`` frame to answer with."""
@@ -138,7 +142,7 @@ class ClientAudio:
                 out_rate=out_rate,
                 send_bytes=self._send_bytes,
                 send_json=self._send_json,
-                on_turn=self._on_turn,
+                on_turn=self._turn,
                 on_barge_in=self._barged_in,
                 on_played=self._heard.append,
                 on_tts_audio=self._tts_audio,
@@ -243,8 +247,26 @@ class ClientAudio:
         await self._on_skip(kind, failed, f"failed mid-call ({why}); {serving} took over")
 
     async def _barged_in(self) -> None:
+        """The pipeline has stopped the bot. The call is told in a task of its own: it
+        records the interruption on the call's log, a JetStream ack away (20-60 ms on a
+        node with 50 calls), and the pipeline calls this from the caller's audio path,
+        whose next frames would wait that long. The caller's next turn waits for it
+        (:meth:`_turn`), so the call hears of the two in order."""
         self._muted = self._reply_open
-        await self._on_barge_in(" ".join(self._heard))
+        self._telling = asyncio.create_task(self._tell_barge_in(" ".join(self._heard), self._telling))
+
+    async def _tell_barge_in(self, heard: str, before: asyncio.Task[None] | None) -> None:
+        if before is not None:
+            await asyncio.wait([before])
+        try:
+            await self._on_barge_in(heard)
+        except Exception:
+            log.exception("telling the call of a barge-in failed")
+
+    async def _turn(self, text: str, *timings: float) -> None:
+        if self._telling is not None:
+            await asyncio.wait([self._telling])
+        await self._on_turn(text, *timings)
 
     def _apply_recording_pause(self) -> None:
         if self.recording is not None:
@@ -258,3 +280,6 @@ class ClientAudio:
             self.recording.end()  # unless the call's end has: the client left
         if self.speech is not None:
             await self.speech.stop()
+        if self._telling is not None:
+            await asyncio.wait([self._telling], timeout=TELL_WAIT_S)
+            self._telling.cancel()
