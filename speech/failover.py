@@ -51,8 +51,9 @@ class FailOverOnAnyError(ServiceSwitcherStrategyFailover):
 
 
 #: The frames that go straight to the serving provider: caller audio (30 a second) and
-#: the heartbeats Pipecat broadcasts both ways while the caller or the bot speaks (5 a
-#: second each). All are system frames a standby provider's filter would drop.
+#: the heartbeats Pipecat broadcasts both ways while the caller or the bot speaks (once a
+#: second each here: speech.realtime.HEARTBEAT_S). All are system frames a standby
+#: provider's filter would drop.
 SHORTCUT_FRAMES = frozenset({InputAudioRawFrame, UserSpeakingFrame, BotSpeakingFrame})
 
 
