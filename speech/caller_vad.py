@@ -29,7 +29,7 @@ from pipecat.processors.audio.vad_processor import VADProcessor
 from pipecat.processors.frame_processor import FrameDirection
 
 from speech import realtime
-from speech.vad import QUIET_PEAK
+from speech.vad import QUIET_PEAK, voiced
 
 #: Metadata on a VADUserStoppedSpeakingFrame: seconds from the end of the voice to the stop.
 ENDPOINTING = "endpointing_s"
@@ -56,10 +56,9 @@ class CallerVADProcessor(VADProcessor):
             realtime.input_done(frame)
 
     def _listen(self, frame: InputAudioRawFrame) -> None:
-        samples = np.frombuffer(frame.audio, dtype=np.int16)
-        if len(samples) and (samples.max() > QUIET_PEAK or samples.min() < -QUIET_PEAK):
+        if voiced(frame.audio):
             self._last_voiced = (self._samples, frame.audio)  # where in it: worked out at the stop
-        self._samples += len(samples)
+        self._samples += len(frame.audio) // 2
         self._window_rate = frame.sample_rate
         self._window_arrived = frame.metadata.get(realtime.ARRIVED, time.monotonic())
 

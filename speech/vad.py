@@ -68,6 +68,15 @@ def shared_session():
 _batches: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SileroBatch] = weakref.WeakKeyDictionary()
 
 
+def call_model() -> SileroOnnxModel:
+    """A call's Silero model: its own recurrent state, on the process's one session."""
+    model = SileroOnnxModel.__new__(SileroOnnxModel)  # not its __init__: that loads the model
+    model.session = shared_session()
+    model.sample_rates = [8000, 16000]
+    model.reset_states()
+    return model
+
+
 def loop_batch() -> SileroBatch:
     """The running loop's batch: every call on it is scored together."""
     loop = asyncio.get_running_loop()
@@ -79,11 +88,7 @@ def loop_batch() -> SileroBatch:
 class SharedSileroVAD(SileroVADAnalyzer):
     def __init__(self, *, sample_rate: int | None = None, params: VADParams | None = None) -> None:
         VADAnalyzer.__init__(self, sample_rate=sample_rate, params=params)  # not Silero's: it loads a model
-        model = SileroOnnxModel.__new__(SileroOnnxModel)
-        model.session = shared_session()
-        model.sample_rates = [8000, 16000]
-        model.reset_states()
-        self._model = model
+        self._model = call_model()
         self._windows_since_reset = 0
         self._low_confidence_windows = 0
         self._skipping = False
@@ -114,7 +119,7 @@ class SharedSileroVAD(SileroVADAnalyzer):
         return self._run_analyzer(buffer)
 
     def _too_quiet(self, window) -> bool:
-        return self._vad_state == VADState.QUIET and _peak(window) < QUIET_PEAK
+        return self._vad_state == VADState.QUIET and not voiced(window)
 
     def voice_confidence(self, buffer) -> float:
         quiet = self._too_quiet(buffer) if self._quiet is None else self._quiet
@@ -160,6 +165,7 @@ class SharedSileroVAD(SileroVADAnalyzer):
         return calculate_audio_volume(self._recent[end - span : end], self.sample_rate)
 
 
-def _peak(buffer) -> int:
-    samples = np.frombuffer(buffer, dtype=np.int16)
-    return max(int(samples.max()), -int(samples.min())) if len(samples) else 0
+def voiced(pcm) -> bool:
+    """Whether 16-bit PCM has a sample louder than the quiet level, ``QUIET_PEAK``."""
+    samples = np.frombuffer(pcm, dtype=np.int16)
+    return bool(len(samples)) and (int(samples.max()) > QUIET_PEAK or int(samples.min()) < -QUIET_PEAK)

@@ -12,18 +12,10 @@ from hypothesis import strategies as st
 from pipecat.audio.vad.silero import SileroOnnxModel
 
 from speech.silero_batch import SileroBatch
-from speech.vad import shared_session
+from speech.vad import call_model, shared_session
 from tests.speech_audio import speech
 
 WINDOW = 512  # samples at 16 kHz
-
-
-def new_model() -> SileroOnnxModel:
-    model = SileroOnnxModel.__new__(SileroOnnxModel)
-    model.session = shared_session()
-    model.sample_rates = [8000, 16000]
-    model.reset_states()
-    return model
 
 
 def windows_of(pcm: bytes) -> list[np.ndarray]:
@@ -57,7 +49,7 @@ def audio(script: list[tuple[str, int, int]]) -> list[np.ndarray | None]:
 
 
 def scored_alone(windows: list[np.ndarray | None]) -> tuple[list[float], np.ndarray]:
-    model = new_model()
+    model = call_model()
     confidences = []
     for window in windows:
         if window is None:
@@ -70,7 +62,7 @@ def scored_alone(windows: list[np.ndarray | None]) -> tuple[list[float], np.ndar
 async def scored_together(calls: list[list[np.ndarray | None]]) -> tuple[list[list[float]], list[np.ndarray]]:
     """Each call a task feeding its windows one after another, as a door's reader does."""
     batch = SileroBatch(shared_session(), asyncio.get_running_loop())
-    models = [new_model() for _ in calls]
+    models = [call_model() for _ in calls]
 
     async def call(model: SileroOnnxModel, windows: list[np.ndarray | None]) -> list[float]:
         confidences = []
@@ -99,7 +91,7 @@ def test_a_call_scored_in_a_batch_gets_what_scoring_it_alone_gives(scripts):
 
 async def test_windows_asked_for_in_one_loop_turn_share_one_run():
     batch = SileroBatch(shared_session(), asyncio.get_running_loop())
-    a, b, c = new_model(), new_model(), new_model()
+    a, b, c = call_model(), call_model(), call_model()
     # Given three calls' windows asked for in one turn, and a second window of call a
     futures = [batch.score(m, SPOKEN[i], 16000) for i, m in enumerate([a, b, c])]
     second_of_a = batch.score(a, SPOKEN[3], 16000)
@@ -114,7 +106,7 @@ async def test_windows_asked_for_in_one_loop_turn_share_one_run():
 
 async def test_a_quiet_node_scores_each_window_at_once():
     batch = SileroBatch(shared_session(), asyncio.get_running_loop())
-    model = new_model()
+    model = call_model()
     for window in SPOKEN[:5]:
         async with asyncio.timeout(5):
             await batch.score(model, window, 16000)
