@@ -10,6 +10,7 @@ on a machine with no keys and no network still speaks, with the local providers.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 from collections.abc import Callable, Mapping
@@ -24,6 +25,13 @@ from bus_contracts.voice_profiles import ProviderRef
 #: point it elsewhere (a regional endpoint, a proxy, or a test's fake).
 API_KEYS = {"deepgram": "DEEPGRAM_API_KEY", "cartesia": "CARTESIA_API_KEY", "elevenlabs": "ELEVENLABS_API_KEY"}
 URLS = {"deepgram": "UNPOD_DEEPGRAM_URL", "cartesia": "UNPOD_CARTESIA_URL", "elevenlabs": "UNPOD_ELEVENLABS_URL"}
+#: The Pipecat module of each cloud provider's service (imported when a call needs it,
+#: or ahead by speech.warm when its key is set).
+PIPECAT_MODULES = {
+    "deepgram": "pipecat.services.deepgram.stt",
+    "cartesia": "pipecat.services.cartesia.tts",
+    "elevenlabs": "pipecat.services.elevenlabs.tts",
+}
 
 
 @dataclass(frozen=True)
@@ -87,8 +95,7 @@ def _pocketsphinx(ref: ProviderRef, env: Mapping[str, str]) -> STTService:
 
 
 def _deepgram(ref: ProviderRef, env: Mapping[str, str]) -> STTService:
-    from pipecat.services.deepgram.stt import DeepgramSTTService
-
+    DeepgramSTTService = importlib.import_module(PIPECAT_MODULES["deepgram"]).DeepgramSTTService
     settings = DeepgramSTTService.Settings(**_given(model=ref.model))
     return DeepgramSTTService(
         api_key=env[API_KEYS["deepgram"]],
@@ -114,16 +121,14 @@ def _espeak(ref: ProviderRef, env: Mapping[str, str]) -> TTSService:
 
 
 def _cartesia(ref: ProviderRef, env: Mapping[str, str]) -> TTSService:
-    from pipecat.services.cartesia.tts import CartesiaTTSService
-
+    CartesiaTTSService = importlib.import_module(PIPECAT_MODULES["cartesia"]).CartesiaTTSService
     url = env.get(URLS["cartesia"]) or "wss://api.cartesia.ai/tts/websocket"
     settings = CartesiaTTSService.Settings(**_given(voice=ref.voice, model=ref.model))
     return CartesiaTTSService(api_key=env[API_KEYS["cartesia"]], url=url, settings=settings)
 
 
 def _elevenlabs(ref: ProviderRef, env: Mapping[str, str]) -> TTSService:
-    from pipecat.services.elevenlabs.tts import ElevenLabsTTSService
-
+    ElevenLabsTTSService = importlib.import_module(PIPECAT_MODULES["elevenlabs"]).ElevenLabsTTSService
     url = env.get(URLS["elevenlabs"]) or "wss://api.elevenlabs.io"
     settings = ElevenLabsTTSService.Settings(**_given(voice=ref.voice, model=ref.model))
     return ElevenLabsTTSService(api_key=env[API_KEYS["elevenlabs"]], url=url, settings=settings)

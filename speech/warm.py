@@ -13,26 +13,19 @@ import time
 
 log = logging.getLogger("unpod.speech")
 
-#: The Pipecat module of each cloud provider, imported when its key is set.
-CLOUD_MODULES = {
-    "deepgram": "pipecat.services.deepgram.stt",
-    "cartesia": "pipecat.services.cartesia.tts",
-    "elevenlabs": "pipecat.services.elevenlabs.tts",
-}
-
 
 def warm_up() -> None:
     started = time.monotonic()
     from speech.piper_tts import DEFAULT_VOICE, shared_voice
     from speech.pocketsphinx_stt import DECODERS
-    from speech.providers import API_KEYS
+    from speech.providers import API_KEYS, PIPECAT_MODULES
     from speech.vad import shared_session
 
     shared_session()
     shared_voice(DEFAULT_VOICE)
     DECODERS.give_back(DECODERS.take())
     importlib.import_module("speech.session")
-    for provider, module in CLOUD_MODULES.items():
+    for provider, module in PIPECAT_MODULES.items():
         if os.environ.get(API_KEYS[provider]):
             importlib.import_module(module)
     log.info("speech models loaded in %.1f s", time.monotonic() - started)
