@@ -3,7 +3,7 @@
 A provider is skipped at session start, with the reason, when it cannot start here:
 a cloud provider without its API key (from the environment), an offline one whose
 model or program is missing. The first that can start serves the session and the others
-stand by (speech.failover) to take over if it fails mid-call; every skip and switch is
+are a cold standby (speech.failover), started if it fails mid-call; every skip and switch is
 reported (an event on the call and a warning to the client), so a cloud-first profile
 on a machine with no keys and no network still speaks, with the local providers.
 """

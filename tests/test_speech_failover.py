@@ -63,7 +63,7 @@ async def test_a_cloud_first_profile_speaks_offline_and_says_so(stack):
 
 async def test_cloud_providers_serve_and_a_crash_mid_call_hands_over_without_dropping_it(stack, monkeypatch):
     """Deepgram and Cartesia (fakes speaking their real protocols) serve the first turn;
-    both die; ElevenLabs answers the next, then dies too; the last turn is heard by
+    both die; ElevenLabs, connected only now, answers the next, then dies too; the last turn is heard by
     PocketSphinx and answered by Piper, on the same call. Each switch is an event and a
     warning."""
     async with FakeDeepgram() as deepgram, FakeCartesia() as cartesia, FakeElevenLabs() as elevenlabs:
@@ -83,7 +83,8 @@ async def test_cloud_providers_serve_and_a_crash_mid_call_hands_over_without_dro
         async with cloud_profile_call(stack, agent, "cloud-echo") as (ws, client, call_id):
             await client.next("audio.started", timeout=30)
             assert deepgram.connections[0][1] == "Token dg-key"  # the keys reached the providers
-            assert cartesia.connections[0][1] == "ca-key" and elevenlabs.connections[0][1] == "el-key"
+            assert cartesia.connections[0][1] == "ca-key"
+            assert elevenlabs.connections == []  # a cold standby: no socket held in reserve
 
             first, reply_audio = await spoken_turn(ws, client, "what is the weather like in boston today")
             assert deepgram.transcripts == [first["text"]]  # the fake cloud STT heard it
@@ -102,6 +103,7 @@ async def test_cloud_providers_serve_and_a_crash_mid_call_hands_over_without_dro
             assert switches[1]["message"].startswith("cartesia: failed mid-call")
             assert switches[1]["message"].endswith("; elevenlabs took over")
 
+            assert [c[1] for c in elevenlabs.connections] == ["el-key"]  # connected to take over
             second, reply_audio = await spoken_turn(ws, client, "please book a table for two at seven")
             assert words_right(second["text"], "please book a table for two at seven") >= 0.6
             assert elevenlabs.spoken and tone_share(reply_audio, 16000) > 0.9

@@ -23,6 +23,8 @@ from bus_contracts.events import DEFAULT_BARGE_IN_S
 from bus_contracts.voice_profiles import VoiceProfile
 
 if TYPE_CHECKING:  # the speech layer loads only for audio sessions
+    from pipecat.processors.frame_processor import FrameProcessor
+
     from speech.recording import StereoRecording
 
 log = logging.getLogger("unpod.speech")
@@ -107,7 +109,7 @@ class ClientAudio:
         if out_rate not in OUTPUT_RATES:
             raise AudioRefused(f"output_sample_rate must be one of {list(OUTPUT_RATES)}")
         from speech import providers  # Pipecat loads only for audio sessions
-        from speech.failover import failover_chain
+        from speech.failover import Standby, failover_chain
         from speech.recording import StereoRecording
         from speech.session import SpeechSession
 
@@ -123,11 +125,15 @@ class ClientAudio:
             chains[kind] = ready
         recording = StereoRecording() if self._record else None
 
-        def build_services() -> dict[str, list]:
-            return {
-                kind: [(ref.provider, builders[kind][ref.provider](ref, os.environ)) for ref in refs]
-                for kind, refs in chains.items()
-            }
+        def build_first() -> dict[str, tuple]:
+            return {kind: (refs[0].provider, builders[kind][refs[0].provider](refs[0], os.environ))
+                    for kind, refs in chains.items()}  # fmt: skip
+
+        def chain(kind: str, first: tuple) -> FrameProcessor:
+            # The rest of the chain is a cold standby, built only if it has to serve.
+            standby = [Standby(ref.provider, functools.partial(builders[kind][ref.provider], ref, os.environ))
+                       for ref in chains[kind][1:]]  # fmt: skip
+            return failover_chain(first, standby, functools.partial(self._switched, kind))
 
         # Until it has started, what the agent says waits in _unspoken (speech is None).
         self._starting = True
@@ -135,8 +141,9 @@ class ClientAudio:
         try:
             # Built in a thread: a call's services take 20-50 ms of CPU to construct (the
             # Deepgram client alone loads the TLS trust store), which on the loop would
-            # hold every other call's audio that long. The rest needs the loop, and is quick.
-            services = await asyncio.to_thread(build_services)
+            # hold every other call's audio that long (speech.failover builds a standby's
+            # so too). The rest needs the loop, and is quick.
+            first = await asyncio.to_thread(build_first)
             speech = SpeechSession(
                 in_rate=in_rate,
                 out_rate=out_rate,
@@ -146,8 +153,8 @@ class ClientAudio:
                 on_barge_in=self._barged_in,
                 on_played=self._heard.append,
                 on_tts_audio=self._tts_audio,
-                stt=failover_chain(services["stt"], functools.partial(self._switched, "stt")),
-                tts=failover_chain(services["tts"], functools.partial(self._switched, "tts")),
+                stt=chain("stt", first["stt"]),
+                tts=chain("tts", first["tts"]),
                 recording=recording,
                 min_speech_s=self._barge_in_min_speech_s,
             )
@@ -243,8 +250,9 @@ class ClientAudio:
             self._first_audio_at = time.monotonic()
             self._first_audio.set()
 
-    async def _switched(self, kind: str, failed: str, serving: str, why: str) -> None:
-        await self._on_skip(kind, failed, f"failed mid-call ({why}); {serving} took over")
+    async def _switched(self, kind: str, failed: str, serving: str | None, why: str) -> None:
+        then = f"{serving} took over" if serving else "no provider is left to take over"
+        await self._on_skip(kind, failed, f"failed mid-call ({why}); {then}")
 
     async def _barged_in(self) -> None:
         """The pipeline has stopped the bot. The call is told in a task of its own: it

@@ -1,0 +1,220 @@
+"""FailoverChain, in a running Pipecat pipeline: a standby provider is built only when
+the serving one fails; what arrives while it starts is held and given to it in order
+once it has started; one that fails to start is taken out in turn; the last one stays,
+errors and all; every provider taken out is reported, and wound down."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    ErrorFrame,
+    Frame,
+    InputAudioRawFrame,
+    StartFrame,
+    TextFrame,
+    VADUserStartedSpeakingFrame,
+)
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineWorker
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from pipecat.workers.runner import WorkerRunner
+
+from speech.failover import FailoverChain, Standby
+
+
+class Provider(FrameProcessor):
+    """Stands for an STT service (processing as it is given frames, as Pipecat's Deepgram
+    does): notes what it is given, passes on only text. ``gate``, if given, holds its
+    start until set; ``start_error`` makes it report an error instead of starting."""
+
+    def __init__(self, name: str, gate: asyncio.Event | None = None, start_error: str | None = None) -> None:
+        super().__init__(name=name, enable_direct_mode=True)
+        self.gate, self.start_error = gate, start_error
+        self.heard: list[str] = []
+        self.starting = asyncio.Event()
+        self.cancelled = self.cleaned_up = False
+        self.changed = asyncio.Event()
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, StartFrame):
+            self.heard.append("start")
+            self.starting.set()
+            if self.gate is not None:
+                await self.gate.wait()
+            if self.start_error is not None:
+                await self.push_error(self.start_error)
+                return
+        elif isinstance(frame, CancelFrame):
+            self.cancelled = True
+        elif isinstance(frame, InputAudioRawFrame):
+            self.heard.append(frame.audio.decode())
+        elif isinstance(frame, VADUserStartedSpeakingFrame):
+            self.heard.append("vad")
+        self.changed.set()
+        if not isinstance(frame, InputAudioRawFrame | VADUserStartedSpeakingFrame):
+            await self.push_frame(frame, direction)
+
+    async def cleanup(self) -> None:
+        await super().cleanup()
+        self.cleaned_up = True
+
+    async def until(self, check) -> None:
+        async with asyncio.timeout(5):
+            while not check():
+                self.changed.clear()
+                await self.changed.wait()
+
+
+class Upstream(FrameProcessor):
+    """Ahead of the chain: keeps the errors that come out of it."""
+
+    def __init__(self) -> None:
+        super().__init__(enable_direct_mode=True)
+        self.errors: list[str] = []
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, ErrorFrame):
+            self.errors.append(frame.error)
+        await self.push_frame(frame, direction)
+
+
+class Downstream(FrameProcessor):
+    """After the chain: keeps the text that comes out of it."""
+
+    def __init__(self) -> None:
+        super().__init__(enable_direct_mode=True)
+        self.texts: list[str] = []
+        self.changed = asyncio.Event()
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, TextFrame):
+            self.texts.append(frame.text)
+            self.changed.set()
+        await self.push_frame(frame, direction)
+
+
+def audio(label: str) -> InputAudioRawFrame:
+    return InputAudioRawFrame(audio=label.encode(), sample_rate=16000, num_channels=1)
+
+
+def standby(provider: Provider, built: list[str]) -> Standby:
+    def build() -> Provider:
+        built.append(provider.name)
+        return provider
+
+    return Standby(provider.name, build)
+
+
+@contextlib.asynccontextmanager
+async def running(first: Provider, reserve: list[Standby]):
+    """A pipeline [upstream, chain, downstream] running; yields (worker, chain, upstream,
+    downstream, switches), switches being what the chain reported."""
+    switches: list[tuple[str, str | None, str]] = []
+    switched = asyncio.Event()
+
+    async def on_switch(failed: str, serving: str | None, why: str) -> None:
+        switches.append((failed, serving, why))
+        switched.set()
+
+    chain = FailoverChain((first.name, first), reserve, on_switch)
+    upstream, downstream = Upstream(), Downstream()
+    worker = PipelineWorker(Pipeline([upstream, chain, downstream]), enable_rtvi=False, enable_turn_tracking=False)
+    worker_runner = WorkerRunner(handle_sigint=False)
+    await worker_runner.add_workers(worker)
+    runner = asyncio.create_task(worker_runner.run())
+    await first.until(lambda: "start" in first.heard)
+    try:
+        yield worker, chain, upstream, downstream, switches
+    finally:
+        await worker.queue_frame(EndFrame())
+        async with asyncio.timeout(10):
+            await runner
+
+
+async def test_a_standby_is_built_when_the_serving_provider_fails_and_hears_what_came_meanwhile_in_order():
+    built: list[str] = []
+    first, second = Provider("deepgram"), Provider("pocketsphinx", gate=asyncio.Event())
+    async with running(first, [standby(second, built)]) as (worker, chain, upstream, _, switches):
+        await worker.queue_frames([audio("a1"), audio("a2")])
+        await first.until(lambda: len(first.heard) == 3)
+        assert built == []  # a cold standby: nothing of it exists yet
+
+        await first.push_error("socket closed")
+        async with asyncio.timeout(5):
+            await second.starting.wait()  # built, and held at its start
+        await worker.queue_frames([audio("b1"), VADUserStartedSpeakingFrame(start_secs=0.2), audio("b2")])
+        await worker.queue_frame(TextFrame("passes through"))
+        await first.until(lambda: first.cancelled and first.cleaned_up)  # wound down meanwhile
+        assert second.heard == ["start"]  # nothing reaches it before it has started
+        second.gate.set()
+        await second.until(lambda: len(second.heard) == 4)
+        await worker.queue_frame(audio("b3"))
+        await second.until(lambda: len(second.heard) == 5)
+
+    assert built == ["pocketsphinx"]
+    assert first.heard == ["start", "a1", "a2"]
+    assert second.heard == ["start", "b1", "vad", "b2", "b3"]
+    assert switches == [("deepgram", "pocketsphinx", "socket closed")]
+    assert chain.serving == "pocketsphinx"
+    assert upstream.errors == []  # the switch answered for the error
+
+
+async def test_a_standby_that_fails_to_start_is_taken_out_and_the_next_serves():
+    built: list[str] = []
+    first = Provider("deepgram")
+    broken, last = Provider("speechmatics", start_error="no route to host"), Provider("pocketsphinx")
+    async with running(first, [standby(broken, built), standby(last, built)]) as (worker, chain, upstream, _, switches):
+        await first.push_error("socket closed")
+        await worker.queue_frame(audio("after"))
+        await last.until(lambda: "after" in last.heard)
+        await broken.until(lambda: broken.cancelled and broken.cleaned_up)
+
+    assert built == ["speechmatics", "pocketsphinx"]
+    assert switches == [
+        ("deepgram", "pocketsphinx", "socket closed"),
+        ("speechmatics", "pocketsphinx", "could not start: no route to host"),
+    ]
+    assert broken.heard == ["start"] and last.heard == ["start", "after"]
+    assert upstream.errors == []
+
+
+async def test_the_last_provider_stays_errors_and_all():
+    first, last = Provider("cartesia"), Provider("piper")
+    async with running(first, [standby(last, [])]) as (worker, chain, upstream, downstream, switches):
+        await first.push_error("socket closed")
+        await worker.queue_frame(TextFrame("one"))
+        async with asyncio.timeout(5):
+            await downstream.changed.wait()
+        await last.push_error("voice model crashed")
+        await worker.queue_frames([audio("still heard"), TextFrame("two")])
+        await last.until(lambda: "still heard" in last.heard)
+
+    assert switches == [("cartesia", "piper", "socket closed")]
+    assert upstream.errors == ["voice model crashed"]  # no one to hand over to: it goes on up
+    assert downstream.texts == ["one", "two"] and chain.serving == "piper"
+
+
+async def test_with_no_provider_left_frames_pass_by_and_it_is_said():
+    def cannot_build() -> Provider:
+        raise RuntimeError("model file missing")
+
+    first = Provider("pocketsphinx")
+    async with running(first, [Standby("vosk", cannot_build)]) as (worker, chain, upstream, downstream, switches):
+        await first.push_error("decoder crashed")
+        await worker.queue_frames([audio("lost"), TextFrame("passes by")])
+        async with asyncio.timeout(5):
+            await downstream.changed.wait()
+
+    assert switches == [
+        ("pocketsphinx", None, "decoder crashed"),
+        ("vosk", None, "could not start: model file missing"),
+    ]
+    assert downstream.texts == ["passes by"] and chain.serving is None
+    assert first.heard == ["start"]
