@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from pipecat.frames.frames import LLMFullResponseEndFrame, LLMTextFrame, TTSSpeakFrame
+from pipecat.frames.frames import EndFrame, LLMFullResponseEndFrame, LLMTextFrame, TTSSpeakFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.frame_processor import FrameProcessor
@@ -109,6 +109,15 @@ class SpeechSession:
 
     async def say(self, text: str) -> None:
         await self.worker.queue_frame(TTSSpeakFrame(text))
+
+    async def play_out(self, timeout_s: float) -> None:
+        """Let what the bot has yet to say be spoken and sent, then stop: Pipecat's
+        EndFrame goes down the pipeline behind it. Stopped at once after ``timeout_s``."""
+        if self._task is None:
+            return
+        await self.worker.queue_frame(EndFrame())
+        await asyncio.wait([self._task], timeout=timeout_s)
+        await self.stop()
 
     async def stop(self) -> None:
         if self._task is None:

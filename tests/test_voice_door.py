@@ -242,3 +242,38 @@ async def test_a_pipe_can_ask_for_longer_speech_before_the_bot_stops(stack):
                 await client.receive_one()
         assert not [f for f in client.unread if f["type"] in ("playback.clear", "user.interrupted")]
         await ws.close()
+
+
+async def test_the_agents_last_words_are_heard_before_it_hangs_up(stack):
+    """An agent that says goodbye and ends the call at once: the whole goodbye is spoken
+    and sent before the session ends, not cut off by the hang-up."""
+    goodbye = "Thank you for calling. Goodbye, and have a wonderful day."
+
+    async def agent(ctx: CallContext) -> None:
+        async def farewell(_text: str) -> None:
+            await ctx.session.say(goodbye)
+            await ctx.session.end()
+
+        ctx.session.on("user_turn", farewell)
+        await ctx.session.run()
+
+    async with serving(stack, agent, "farewell"):
+        ws, client = await open_call(stack, "farewell")
+        await client.next("session.started")
+        await client.state("listening")
+        await ws.send(json.dumps({"type": "audio.start"}))
+        await client.next("audio.started", timeout=30)
+        await ws.send(json.dumps({"type": "user.text", "text": "that is all, thanks"}))
+        audio = bytearray()
+        async with asyncio.timeout(30):
+            while True:
+                message = await ws.recv()
+                if isinstance(message, bytes):
+                    audio.extend(message)
+                elif json.loads(message)["type"] == "session.ended":
+                    ended = json.loads(message)
+                    break
+    assert ended["reason"] == "completed"
+    assert len(audio) / 2 / 16000 > 2.0  # the whole sentence, not its first chunks
+    heard = transcribe(bytes(audio) + bytes(16000))
+    assert words_right(heard, "thank you for calling goodbye and have a wonderful day") >= 0.5, heard

@@ -47,6 +47,8 @@ MAX_UNSPOKEN = 200
 TTFB_WAIT_S = 2.0
 #: How long a stopping session waits for the call to have been told of a barge-in.
 TELL_WAIT_S = 5.0
+#: How long the agent's last words may play on after it hung up, before the socket closes.
+PLAY_OUT_S = 10.0
 
 
 class AudioRefused(ValueError):
@@ -190,8 +192,13 @@ class ClientAudio:
             self._recording_paused = frame["type"] == "recording.paused"
             self._apply_recording_pause()
             return
-        if frame.get("type") == "session.ended" and self.recording is not None:
-            self.recording.end()  # with the call, not once its sockets and pipeline have wound down
+        if frame.get("type") == "session.ended":
+            if frame.get("reason") == "completed" and self.speech is not None:
+                # The agent hung up: its last words (a goodbye, typically right before)
+                # are heard before the socket closes.
+                await self.speech.play_out(PLAY_OUT_S)
+            if self.recording is not None:
+                self.recording.end()  # with the call, not once its sockets and pipeline have wound down
         if self.speech is None:
             if frame.get("type") in SPOKEN and len(self._unspoken) < MAX_UNSPOKEN:
                 self._unspoken.append(frame)
