@@ -82,6 +82,8 @@ class FailoverChain(Pipeline):
         self._held: list[tuple[Frame, FrameDirection]] = []
         #: Resolved when the provider being started has (None) or has failed (why).
         self._starting: asyncio.Future[str | None] | None = None
+        #: The StartFrame has left the chain: a provider taking over later swallows its own.
+        self._started = False
         self._retiring: set[asyncio.Task[None]] = set()
 
     @property
@@ -104,8 +106,6 @@ class FailoverChain(Pipeline):
         await super().queue_frame(frame, direction, callback)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        if isinstance(frame, StartFrame):
-            self._start_frame = frame
         if self._failover is not None:
             if not isinstance(frame, CancelFrame):
                 self._held.append((frame, direction))
@@ -113,14 +113,22 @@ class FailoverChain(Pipeline):
             await self.cancel_task(self._failover, timeout=RETIRE_TIMEOUT_S)
             self._failover = None
             self._held.clear()
+        await self._pass(frame, direction)
+
+    async def _pass(self, frame: Frame, direction: FrameDirection) -> None:
+        """Through the serving provider (Pipeline.process_frame)."""
+        if isinstance(frame, StartFrame):  # kept, to start a provider taking over with
+            self._start_frame = frame
         await super().process_frame(frame, direction)
 
     async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM) -> None:
         starting = self._starting is not None and not self._starting.done()
-        if isinstance(frame, StartFrame) and self._failover is not None:
-            if starting:  # the provider taking over has started; the rest saw StartFrame long ago
+        if isinstance(frame, StartFrame):
+            if starting:  # the provider taking over has started
                 self._starting.set_result(None)
-            return
+            if self._started:  # the rest of the pipeline has long had it
+                return
+            self._started = True
         if isinstance(frame, ErrorFrame) and not frame.fatal and frame.processor is self._serving:
             if starting:
                 self._starting.set_result(frame.error)
@@ -159,7 +167,7 @@ class FailoverChain(Pipeline):
             await self._on_switch(name, self._serving_name, reason)
         while self._held:  # in order, newcomers included, before frames go straight in again
             frame, direction = self._held.pop(0)
-            await super().process_frame(frame, direction)
+            await self._pass(frame, direction)
         self._failover = None
 
     def _install(self, name: str | None, service: FrameProcessor | None) -> FrameProcessor | None:
@@ -182,9 +190,11 @@ class FailoverChain(Pipeline):
         """Set up and start ``service``; None once it has started, or why it did not."""
         self._starting = asyncio.get_running_loop().create_future()
         try:
-            await self._setup_processors([service], self._setup)
-            await service.queue_frame(self._start_frame)
-            async with asyncio.timeout(START_TIMEOUT_S):
+            async with asyncio.timeout(START_TIMEOUT_S):  # a direct-mode service connects in queue_frame
+                await self._setup_processors([service], self._setup)
+                if self._start_frame is None:  # failed over before the call started: starts with it
+                    return None
+                await service.queue_frame(self._start_frame)
                 return await self._starting
         except TimeoutError:
             return f"not started after {START_TIMEOUT_S:.0f} s"

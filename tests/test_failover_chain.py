@@ -1,7 +1,8 @@
 """FailoverChain, in a running Pipecat pipeline: a standby provider is built only when
-the serving one fails; what arrives while it starts is held and given to it in order
-once it has started; one that fails to start is taken out in turn; the last one stays,
-errors and all; every provider taken out is reported, and wound down."""
+the serving one fails (also before the call has started); what arrives while it starts
+is held and given to it in order once it has started; one that fails to start is taken
+out in turn; the last one stays, errors and all; every provider taken out is reported,
+and wound down."""
 
 from __future__ import annotations
 
@@ -29,11 +30,14 @@ from speech.failover import FailoverChain, Standby
 class Provider(FrameProcessor):
     """Stands for an STT service (processing as it is given frames, as Pipecat's Deepgram
     does): notes what it is given, passes on only text. ``gate``, if given, holds its
-    start until set; ``start_error`` makes it report an error instead of starting."""
+    start until set; ``start_error`` makes it report an error instead of starting,
+    ``setup_error`` its setup fail."""
 
-    def __init__(self, name: str, gate: asyncio.Event | None = None, start_error: str | None = None) -> None:
+    def __init__(
+        self, name: str, gate: asyncio.Event | None = None, start_error: str | None = None, setup_error: str = ""
+    ) -> None:
         super().__init__(name=name, enable_direct_mode=True)
-        self.gate, self.start_error = gate, start_error
+        self.gate, self.start_error, self.setup_error = gate, start_error, setup_error
         self.heard: list[str] = []
         self.starting = asyncio.Event()
         self.cancelled = self.cleaned_up = False
@@ -58,6 +62,11 @@ class Provider(FrameProcessor):
         self.changed.set()
         if not isinstance(frame, InputAudioRawFrame | VADUserStartedSpeakingFrame):
             await self.push_frame(frame, direction)
+
+    async def setup(self, setup) -> None:
+        await super().setup(setup)
+        if self.setup_error:
+            raise RuntimeError(self.setup_error)
 
     async def cleanup(self) -> None:
         await super().cleanup()
@@ -91,9 +100,14 @@ class Downstream(FrameProcessor):
         super().__init__(enable_direct_mode=True)
         self.texts: list[str] = []
         self.changed = asyncio.Event()
+        self.started = asyncio.Event()
+        self.starts = 0
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
+        if isinstance(frame, StartFrame):
+            self.starts += 1
+            self.started.set()
         if isinstance(frame, TextFrame):
             self.texts.append(frame.text)
             self.changed.set()
@@ -129,7 +143,8 @@ async def running(first: Provider, reserve: list[Standby]):
     worker_runner = WorkerRunner(handle_sigint=False)
     await worker_runner.add_workers(worker)
     runner = asyncio.create_task(worker_runner.run())
-    await first.until(lambda: "start" in first.heard)
+    async with asyncio.timeout(5):
+        await downstream.started.wait()
     try:
         yield worker, chain, upstream, downstream, switches
     finally:
@@ -141,7 +156,7 @@ async def running(first: Provider, reserve: list[Standby]):
 async def test_a_standby_is_built_when_the_serving_provider_fails_and_hears_what_came_meanwhile_in_order():
     built: list[str] = []
     first, second = Provider("deepgram"), Provider("pocketsphinx", gate=asyncio.Event())
-    async with running(first, [standby(second, built)]) as (worker, chain, upstream, _, switches):
+    async with running(first, [standby(second, built)]) as (worker, chain, upstream, downstream, switches):
         await worker.queue_frames([audio("a1"), audio("a2")])
         await first.until(lambda: len(first.heard) == 3)
         assert built == []  # a cold standby: nothing of it exists yet
@@ -164,6 +179,7 @@ async def test_a_standby_is_built_when_the_serving_provider_fails_and_hears_what
     assert switches == [("deepgram", "pocketsphinx", "socket closed")]
     assert chain.serving == "pocketsphinx"
     assert upstream.errors == []  # the switch answered for the error
+    assert downstream.starts == 1  # the one taking over started on its own
 
 
 async def test_a_standby_that_fails_to_start_is_taken_out_and_the_next_serves():
@@ -218,3 +234,15 @@ async def test_with_no_provider_left_frames_pass_by_and_it_is_said():
     ]
     assert downstream.texts == ["passes by"] and chain.serving is None
     assert first.heard == ["start"]
+
+
+async def test_a_provider_that_fails_before_the_call_starts_hands_over_to_the_next_at_start():
+    first = Provider("deepgram", setup_error="no TLS trust store")
+    second = Provider("pocketsphinx")
+    async with running(first, [standby(second, [])]) as (worker, chain, upstream, downstream, switches):
+        await worker.queue_frame(audio("first words"))
+        await second.until(lambda: "first words" in second.heard)
+
+    assert switches == [("deepgram", "pocketsphinx", "Error setting up processor: no TLS trust store")]
+    assert first.heard == [] and second.heard == ["start", "first words"]
+    assert downstream.starts == 1 and upstream.errors == []
