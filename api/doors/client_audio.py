@@ -259,7 +259,8 @@ class ClientAudio:
 
     async def _switched(self, kind: str, failed: str, serving: str | None, why: str) -> None:
         then = f"{serving} took over" if serving else "no provider is left to take over"
-        await self._on_skip(kind, failed, f"failed mid-call ({why}); {then}")
+        what = why if why.startswith("could not start") else f"failed mid-call ({why})"  # a standby
+        await self._on_skip(kind, failed, f"{what}; {then}")
 
     async def _barged_in(self) -> None:
         """The pipeline has stopped the bot. The call is told in a task of its own: it
