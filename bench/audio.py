@@ -21,8 +21,8 @@ STT/TTS run in a second process pinned to core 1 (bench/_audio_callers.py); NATS
    frame in it is and every turn is answered; sustained = the most sessions with every
    step up to it on time. The worst stall of the node's event loop is shown for the window
    and for the N sessions starting and hanging up around it, and the garbage collector's
-   full passes in the window: at 50 sessions one comes about once a minute and holds
-   the node 65-80 ms, making any window it lands in late.
+   full passes in the window: one holds the node 65-110 ms at 50 sessions, making any
+   window it lands in late (speech/collector.py keeps them away while calls are live).
 3. Voice to voice: one caller, the local profile (PocketSphinx, Piper), an echo agent.
    total = first reply audio byte at the caller - end of the caller's voiced audio;
    stages as the node measured them (endpointing = from the end of the caller's voice,

@@ -39,6 +39,8 @@ from pipecat.frames.frames import (
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.processors.frame_processor import FrameCallback, FrameDirection, FrameProcessor
 
+from speech.collector import break_cycles
+
 log = logging.getLogger("unpod.speech")
 
 #: Told (provider taken out, the one now serving or None if none is left, why) for
@@ -224,6 +226,7 @@ class FailoverChain(Pipeline):
             log.warning("%s did not wind down in %.0f s; cleaning it up", service, RETIRE_TIMEOUT_S)
         finally:
             await service.cleanup()
+            break_cycles(service)
 
 
 def failover_chain(first: tuple[str, FrameProcessor], standby: list[Standby], on_switch: OnSwitch) -> FrameProcessor:

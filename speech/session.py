@@ -27,6 +27,7 @@ from bus_contracts.events import DEFAULT_BARGE_IN_S
 from speech.barge_in import BargeIn
 from speech.call_bridge import OnTurn, TranscriptToCall
 from speech.caller_vad import CallerVADProcessor
+from speech.collector import COLLECTOR, break_cycles
 from speech.door_transport import DoorTransport, SendBytes, SendJson
 from speech.played_text import PlayedText
 from speech.recording import StereoRecording
@@ -89,40 +90,50 @@ class SpeechSession:
         )
         self._runner = WorkerRunner(handle_sigint=False)
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
 
     async def start(self) -> None:
         await self._runner.add_workers(self.worker)
         self._task = asyncio.create_task(self._runner.run(), name="speech-session")
+        COLLECTOR.session_started()
         async with asyncio.timeout(START_TIMEOUT_S):
             await self.transport.output().ready.wait()
 
     async def feed(self, pcm: bytes) -> None:
-        await self.transport.input().feed(pcm)
+        if not self._stopped:  # a stopped session's parts are emptied (stop)
+            await self.transport.input().feed(pcm)
 
     async def agent_text(self, text: str) -> None:
         """A streamed chunk of the agent's reply: spoken sentence by sentence as it completes."""
-        await self.worker.queue_frame(LLMTextFrame(text))
+        if not self._stopped:  # a stopped session's parts are emptied (stop)
+            await self.worker.queue_frame(LLMTextFrame(text))
 
     async def agent_done(self) -> None:
         """The reply is complete: speak what is left of it."""
-        await self.worker.queue_frame(LLMFullResponseEndFrame())
+        if not self._stopped:  # a stopped session's parts are emptied (stop)
+            await self.worker.queue_frame(LLMFullResponseEndFrame())
 
     async def say(self, text: str) -> None:
-        await self.worker.queue_frame(TTSSpeakFrame(text))
+        if not self._stopped:  # a stopped session's parts are emptied (stop)
+            await self.worker.queue_frame(TTSSpeakFrame(text))
 
     async def play_out(self, timeout_s: float) -> None:
         """Let what the bot has yet to say be spoken and sent, then stop: Pipecat's
         EndFrame goes down the pipeline behind it. Stopped at once after ``timeout_s``."""
-        if self._task is None:
+        if self._task is None or self._stopped:
             return
         await self.worker.queue_frame(EndFrame())
         await asyncio.wait([self._task], timeout=timeout_s)
         await self.stop()
 
     async def stop(self) -> None:
-        if self._task is None:
+        if self._task is None or self._stopped:
             return
+        self._stopped = True
         await self.worker.cancel()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError):
             async with asyncio.timeout(5):
                 await self._task
+        if self._task.done():  # nothing of it runs any more: freed by reference counting
+            break_cycles(self.worker.pipeline, self.worker, self._runner, self.transport)
+        COLLECTOR.session_stopped()

@@ -27,6 +27,22 @@ from pipecat.workers.runner import WorkerRunner
 from speech.failover import FailoverChain, Standby
 
 
+class Notes:
+    """What a provider was given, kept apart from it: a provider taken out is emptied."""
+
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+        self.starting = asyncio.Event()
+        self.cancelled = self.cleaned_up = False
+        self.changed = asyncio.Event()
+
+    async def until(self, check) -> None:
+        async with asyncio.timeout(5):
+            while not check():
+                self.changed.clear()
+                await self.changed.wait()
+
+
 class Provider(FrameProcessor):
     """Stands for an STT service (processing as it is given frames, as Pipecat's Deepgram
     does): notes what it is given, passes on only text. ``gate``, if given, holds its
@@ -38,28 +54,26 @@ class Provider(FrameProcessor):
     ) -> None:
         super().__init__(name=name, enable_direct_mode=True)
         self.gate, self.start_error, self.setup_error = gate, start_error, setup_error
-        self.heard: list[str] = []
-        self.starting = asyncio.Event()
-        self.cancelled = self.cleaned_up = False
-        self.changed = asyncio.Event()
+        self.notes = Notes()
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
+        notes = self.notes
         if isinstance(frame, StartFrame):
-            self.heard.append("start")
-            self.starting.set()
+            notes.heard.append("start")
+            notes.starting.set()
             if self.gate is not None:
                 await self.gate.wait()
             if self.start_error is not None:
                 await self.push_error(self.start_error)
                 return
         elif isinstance(frame, CancelFrame):
-            self.cancelled = True
+            notes.cancelled = True
         elif isinstance(frame, InputAudioRawFrame):
-            self.heard.append(frame.audio.decode())
+            notes.heard.append(frame.audio.decode())
         elif isinstance(frame, VADUserStartedSpeakingFrame):
-            self.heard.append("vad")
-        self.changed.set()
+            notes.heard.append("vad")
+        notes.changed.set()
         if not isinstance(frame, InputAudioRawFrame | VADUserStartedSpeakingFrame):
             await self.push_frame(frame, direction)
 
@@ -69,14 +83,10 @@ class Provider(FrameProcessor):
             raise RuntimeError(self.setup_error)
 
     async def cleanup(self) -> None:
+        notes = self.notes
         await super().cleanup()
-        self.cleaned_up = True
-
-    async def until(self, check) -> None:
-        async with asyncio.timeout(5):
-            while not check():
-                self.changed.clear()
-                await self.changed.wait()
+        notes.cleaned_up = True
+        notes.changed.set()
 
 
 class Upstream(FrameProcessor):
@@ -155,27 +165,31 @@ async def running(first: Provider, reserve: list[Standby]):
 
 async def test_a_standby_is_built_when_the_serving_provider_fails_and_hears_what_came_meanwhile_in_order():
     built: list[str] = []
-    first, second = Provider("deepgram"), Provider("pocketsphinx", gate=asyncio.Event())
+    gate = asyncio.Event()
+    first, second = Provider("deepgram"), Provider("pocketsphinx", gate=gate)
+    first_notes = first.notes
+    second_notes = second.notes
     async with running(first, [standby(second, built)]) as (worker, chain, upstream, downstream, switches):
         await worker.queue_frames([audio("a1"), audio("a2")])
-        await first.until(lambda: len(first.heard) == 3)
+        await first_notes.until(lambda: len(first_notes.heard) == 3)
         assert built == []  # a cold standby: nothing of it exists yet
 
         await first.push_error("socket closed")
         async with asyncio.timeout(5):
-            await second.starting.wait()  # built, and held at its start
+            await second_notes.starting.wait()  # built, and held at its start
         await worker.queue_frames([audio("b1"), VADUserStartedSpeakingFrame(start_secs=0.2), audio("b2")])
         await worker.queue_frame(TextFrame("passes through"))
-        await first.until(lambda: first.cancelled and first.cleaned_up)  # wound down meanwhile
-        assert second.heard == ["start"]  # nothing reaches it before it has started
-        second.gate.set()
-        await second.until(lambda: len(second.heard) == 4)
+        await first_notes.until(lambda: first_notes.cancelled and first_notes.cleaned_up)  # wound down meanwhile
+        assert vars(first) == {}  # and emptied: nothing of it waits for the collector
+        assert second_notes.heard == ["start"]  # nothing reaches it before it has started
+        gate.set()
+        await second_notes.until(lambda: len(second_notes.heard) == 4)
         await worker.queue_frame(audio("b3"))
-        await second.until(lambda: len(second.heard) == 5)
+        await second_notes.until(lambda: len(second_notes.heard) == 5)
 
     assert built == ["pocketsphinx"]
-    assert first.heard == ["start", "a1", "a2"]
-    assert second.heard == ["start", "b1", "vad", "b2", "b3"]
+    assert first_notes.heard == ["start", "a1", "a2"]
+    assert second_notes.heard == ["start", "b1", "vad", "b2", "b3"]
     assert switches == [("deepgram", "pocketsphinx", "socket closed")]
     assert chain.serving == "pocketsphinx"
     assert upstream.errors == []  # the switch answered for the error
@@ -186,23 +200,26 @@ async def test_a_standby_that_fails_to_start_is_taken_out_and_the_next_serves():
     built: list[str] = []
     first = Provider("deepgram")
     broken, last = Provider("speechmatics", start_error="no route to host"), Provider("pocketsphinx")
+    broken_notes = broken.notes
+    last_notes = last.notes
     async with running(first, [standby(broken, built), standby(last, built)]) as (worker, chain, upstream, _, switches):
         await first.push_error("socket closed")
         await worker.queue_frame(audio("after"))
-        await last.until(lambda: "after" in last.heard)
-        await broken.until(lambda: broken.cancelled and broken.cleaned_up)
+        await last_notes.until(lambda: "after" in last_notes.heard)
+        await broken_notes.until(lambda: broken_notes.cancelled and broken_notes.cleaned_up)
 
     assert built == ["speechmatics", "pocketsphinx"]
     assert switches == [
         ("deepgram", "pocketsphinx", "socket closed"),
         ("speechmatics", "pocketsphinx", "could not start: no route to host"),
     ]
-    assert broken.heard == ["start"] and last.heard == ["start", "after"]
+    assert broken_notes.heard == ["start"] and last_notes.heard == ["start", "after"]
     assert upstream.errors == []
 
 
 async def test_the_last_provider_stays_errors_and_all():
     first, last = Provider("cartesia"), Provider("piper")
+    last_notes = last.notes
     async with running(first, [standby(last, [])]) as (worker, chain, upstream, downstream, switches):
         await first.push_error("socket closed")
         await worker.queue_frame(TextFrame("one"))
@@ -210,7 +227,7 @@ async def test_the_last_provider_stays_errors_and_all():
             await downstream.changed.wait()
         await last.push_error("voice model crashed")
         await worker.queue_frames([audio("still heard"), TextFrame("two")])
-        await last.until(lambda: "still heard" in last.heard)
+        await last_notes.until(lambda: "still heard" in last_notes.heard)
 
     assert switches == [("cartesia", "piper", "socket closed")]
     assert upstream.errors == ["voice model crashed"]  # no one to hand over to: it goes on up
@@ -222,6 +239,7 @@ async def test_with_no_provider_left_frames_pass_by_and_it_is_said():
         raise RuntimeError("model file missing")
 
     first = Provider("pocketsphinx")
+    first_notes = first.notes
     async with running(first, [Standby("vosk", cannot_build)]) as (worker, chain, upstream, downstream, switches):
         await first.push_error("decoder crashed")
         await worker.queue_frames([audio("lost"), TextFrame("passes by")])
@@ -233,16 +251,18 @@ async def test_with_no_provider_left_frames_pass_by_and_it_is_said():
         ("vosk", None, "could not start: model file missing"),
     ]
     assert downstream.texts == ["passes by"] and chain.serving is None
-    assert first.heard == ["start"]
+    assert first_notes.heard == ["start"]
 
 
 async def test_a_provider_that_fails_before_the_call_starts_hands_over_to_the_next_at_start():
     first = Provider("deepgram", setup_error="no TLS trust store")
     second = Provider("pocketsphinx")
+    first_notes = first.notes
+    second_notes = second.notes
     async with running(first, [standby(second, [])]) as (worker, chain, upstream, downstream, switches):
         await worker.queue_frame(audio("first words"))
-        await second.until(lambda: "first words" in second.heard)
+        await second_notes.until(lambda: "first words" in second_notes.heard)
 
     assert switches == [("deepgram", "pocketsphinx", "Error setting up processor: no TLS trust store")]
-    assert first.heard == [] and second.heard == ["start", "first words"]
+    assert first_notes.heard == [] and second_notes.heard == ["start", "first words"]
     assert downstream.starts == 1 and upstream.errors == []

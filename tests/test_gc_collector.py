@@ -1,0 +1,100 @@
+"""The garbage collector policy for calls (speech.collector): while voice sessions are
+live, what exists is frozen, so no full pass walks it; a stopped session leaves no
+reference cycles behind (frozen, they would never be freed); what did freeze and
+become garbage is reclaimed once no voice session is left."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+
+from pipecat.frames.frames import Frame, InputAudioRawFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+
+from speech.collector import COLLECTOR, CallTimeCollector
+from speech.session import SpeechSession
+
+
+class Passes(FrameProcessor):
+    """Stands for a provider: passes on all but the caller's audio."""
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if not isinstance(frame, InputAudioRawFrame):
+            await self.push_frame(frame, direction)
+
+
+async def nothing(*_: object) -> None:
+    return None
+
+
+def processors_of(session: SpeechSession) -> list[weakref.ref]:
+    found, stack = [], [session.worker.pipeline]
+    while stack:
+        processor = stack.pop()
+        found.append(weakref.ref(processor))
+        stack.extend(p for p in processor.processors if p is not processor)
+    return found
+
+
+async def test_a_stopped_speech_session_is_freed_by_reference_counting_alone():
+    session = SpeechSession(
+        in_rate=16000, out_rate=16000, send_bytes=nothing, send_json=nothing, on_turn=nothing,
+        on_barge_in=nothing, on_played=lambda _: None, on_tts_audio=lambda: None, stt=Passes(), tts=Passes(),
+    )  # fmt: skip
+    COLLECTOR.session_started()  # another call stays live: no reclaiming pass when this one stops
+    try:
+        await session.start()
+        await session.feed(bytes(640))
+        processors = processors_of(session)
+        assert len(processors) > 10
+        gc.disable()  # nothing but reference counting from here
+        try:
+            await session.stop()
+            await session.feed(bytes(640))  # a stopped session takes audio and does nothing
+            del session
+            alive = [ref() for ref in processors if ref() is not None]
+        finally:
+            gc.enable()
+        assert alive == []
+    finally:
+        COLLECTOR.session_stopped()
+
+
+class Cyclic:
+    def __init__(self) -> None:
+        self.me = self
+
+
+async def test_frozen_garbage_is_reclaimed_once_no_voice_session_is_left():
+    collector = CallTimeCollector(every_s=0.01)
+    collector.session_started()
+    collector.session_started()
+    garbage = Cyclic()
+    alive = weakref.ref(garbage)
+    del garbage
+    async with asyncio.timeout(5):
+        await collector.frozen.wait()
+    gc.collect()
+    assert alive() is not None  # frozen: no pass sees it while calls are live
+    collector.session_stopped()
+    assert alive() is not None  # one call is still live
+    collector.session_stopped()
+    assert alive() is None  # the last one stopped: reclaimed
+
+
+async def test_a_node_never_without_calls_reclaims_every_so_many_calls():
+    collector = CallTimeCollector(every_s=0.01, reclaim_after=2)
+    for _ in range(3):
+        collector.session_started()
+    garbage = Cyclic()
+    alive = weakref.ref(garbage)
+    del garbage
+    async with asyncio.timeout(5):
+        await collector.frozen.wait()
+    collector.session_stopped()
+    assert alive() is not None
+    collector.session_stopped()  # the second call since: reclaimed, one call still live
+    assert alive() is None and collector.live == 1
+    collector.session_stopped()
