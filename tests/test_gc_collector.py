@@ -67,15 +67,21 @@ class Cyclic:
         self.me = self
 
 
-async def test_frozen_garbage_is_reclaimed_once_no_voice_session_is_left():
-    collector = CallTimeCollector(every_s=0.01)
-    collector.session_started()
-    collector.session_started()
+async def frozen_garbage(collector: CallTimeCollector, calls: int) -> weakref.ref:
+    """``calls`` sessions started, and a reference cycle dropped and then frozen."""
+    for _ in range(calls):
+        collector.session_started()
     garbage = Cyclic()
     alive = weakref.ref(garbage)
     del garbage
     async with asyncio.timeout(5):
         await collector.frozen.wait()
+    return alive
+
+
+async def test_frozen_garbage_is_reclaimed_once_no_voice_session_is_left():
+    collector = CallTimeCollector(every_s=0.01)
+    alive = await frozen_garbage(collector, calls=2)
     gc.collect()
     assert alive() is not None  # frozen: no pass sees it while calls are live
     collector.session_stopped()
@@ -86,13 +92,7 @@ async def test_frozen_garbage_is_reclaimed_once_no_voice_session_is_left():
 
 async def test_a_node_never_without_calls_reclaims_every_so_many_calls():
     collector = CallTimeCollector(every_s=0.01, reclaim_after=2)
-    for _ in range(3):
-        collector.session_started()
-    garbage = Cyclic()
-    alive = weakref.ref(garbage)
-    del garbage
-    async with asyncio.timeout(5):
-        await collector.frozen.wait()
+    alive = await frozen_garbage(collector, calls=3)
     collector.session_stopped()
     assert alive() is not None
     collector.session_stopped()  # the second call since: reclaimed, one call still live
