@@ -43,7 +43,7 @@ class CallTimeCollector:
         self.every_s, self.reclaim_after = every_s, reclaim_after
         self.live = 0
         self._stopped_since_reclaim = 0
-        self.frozen = asyncio.Event()  # set by each freeze (for tests and benches)
+        self.frozen = asyncio.Event()  # set by each freeze: what a test waits for
         self._task: asyncio.Task[None] | None = None
 
     def session_started(self) -> None:

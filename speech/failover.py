@@ -135,10 +135,10 @@ class FailoverChain(Pipeline):
             if starting:
                 self._starting.set_result(frame.error)
                 return
-            if self._failover is None and self._standby:
-                self._failover = self.create_task(self._fail_over(frame.error), "failover")
-                return
             if self._failover is not None:  # its failover is under way already
+                return
+            if self._standby:
+                self._failover = self.create_task(self._fail_over(frame.error), "failover")
                 return
         await super().push_frame(frame, direction)
 

@@ -127,15 +127,15 @@ class ClientAudio:
             chains[kind] = ready
         recording = StereoRecording() if self._record else None
 
-        def build_first() -> dict[str, tuple]:
-            return {kind: (refs[0].provider, builders[kind][refs[0].provider](refs[0], os.environ))
-                    for kind, refs in chains.items()}  # fmt: skip
+        providers_of = {kind: [Standby(ref.provider, functools.partial(builders[kind][ref.provider], ref, os.environ))
+                               for ref in refs] for kind, refs in chains.items()}  # fmt: skip
 
-        def chain(kind: str, first: tuple) -> FrameProcessor:
+        def build_first() -> dict[str, tuple[str, FrameProcessor]]:
+            return {kind: (ready[0].name, ready[0].build()) for kind, ready in providers_of.items()}
+
+        def chain(kind: str, first: tuple[str, FrameProcessor]) -> FrameProcessor:
             # The rest of the chain is a cold standby, built only if it has to serve.
-            standby = [Standby(ref.provider, functools.partial(builders[kind][ref.provider], ref, os.environ))
-                       for ref in chains[kind][1:]]  # fmt: skip
-            return failover_chain(first, standby, functools.partial(self._switched, kind))
+            return failover_chain(first, providers_of[kind][1:], functools.partial(self._switched, kind))
 
         # Until it has started, what the agent says waits in _unspoken (speech is None).
         self._starting = True
