@@ -25,8 +25,8 @@ from bus_contracts.voice_profiles import ProviderRef
 #: point it elsewhere (a regional endpoint, a proxy, or a test's fake).
 API_KEYS = {"deepgram": "DEEPGRAM_API_KEY", "cartesia": "CARTESIA_API_KEY", "elevenlabs": "ELEVENLABS_API_KEY"}
 URLS = {"deepgram": "UNPOD_DEEPGRAM_URL", "cartesia": "UNPOD_CARTESIA_URL", "elevenlabs": "UNPOD_ELEVENLABS_URL"}
-#: The Pipecat module of each cloud provider's service (imported when a call needs it,
-#: or ahead by speech.warm when its key is set).
+#: The Pipecat module of each cloud provider's service (imported when first built: by
+#: speech.warm at the node's start when its key is set, else by the first call needing it).
 PIPECAT_MODULES = {
     "deepgram": "pipecat.services.deepgram.stt",
     "cartesia": "pipecat.services.cartesia.tts",
