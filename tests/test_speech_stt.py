@@ -3,7 +3,12 @@ speech, synthesised with the Piper voice) and PocketSphinx transcribes each utte
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+
 import numpy as np
+import pytest
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.frames.frames import InputAudioRawFrame, TranscriptionFrame
 from pipecat.pipeline.pipeline import Pipeline
@@ -57,6 +62,31 @@ def test_decoders_are_pooled_not_loaded_per_utterance():
     for _ in range(3):
         assert words_right(transcribe(pcm), "what is the weather like in boston today") >= 0.7
     assert DECODERS.loaded == loaded  # one after another, the same decoder serves
+
+
+async def test_a_decode_leaves_the_event_loop_free():
+    said = "i would like to book a table for two people tomorrow evening please"
+    pcm = speech(said) + silence(0.5)
+    DECODERS.give_back(DECODERS.take())  # loaded before: only the decode is watched
+    decoding = asyncio.ensure_future(asyncio.to_thread(transcribe, pcm))
+    turns = 0
+    while not decoding.done():
+        await asyncio.sleep(0.01)
+        turns += 1
+    assert words_right(await decoding, said) >= 0.8
+    # A decode takes 0.3-0.7 s here. PocketSphinx holds the GIL for all of it: decoded in
+    # a thread of this process, the loop (every call's audio on a node) would not turn.
+    assert turns >= 10
+
+
+def test_a_decoder_process_that_dies_fails_its_utterance_and_is_replaced():
+    pcm = speech("what is the weather like in boston today") + silence(0.5)
+    decoder = DECODERS.take()
+    os.kill(decoder.pid, signal.SIGKILL)
+    DECODERS.give_back(decoder)  # the next utterance gets it
+    with pytest.raises(RuntimeError, match="died"):
+        transcribe(pcm)
+    assert words_right(transcribe(pcm), "what is the weather like in boston today") >= 0.7
 
 
 async def test_the_shared_vad_hears_each_utterance_and_skips_the_silence_between():
