@@ -3,11 +3,13 @@ says comes back through PocketSphinx as the same words."""
 
 from __future__ import annotations
 
+import os
+
 from pipecat.frames.frames import ErrorFrame, TTSAudioRawFrame, TTSSpeakFrame
 from pipecat.pipeline.worker import PipelineParams
 from pipecat.tests.utils import run_test
 
-from speech.espeak_tts import EspeakTTSService
+from speech.espeak_tts import EspeakTTSService, executable
 from speech.piper_tts import LocalPiperTTSService
 from speech.pocketsphinx_stt import transcribe
 from tests.test_speech_stt import words_right
@@ -40,3 +42,14 @@ async def test_espeak_the_last_resort_speaks_and_is_understood():
     assert not errors and 1.5 < len(pcm) / 32000 < 6
     heard = transcribe(pcm + bytes(16000))
     assert words_right(heard, TEXT) >= 0.6, heard  # robotic, but intelligible
+
+
+async def test_a_local_voice_slow_to_start_is_still_heard(tmp_path, monkeypatch):
+    # espeak-ng started on a busy machine: its first audio 4 s after the text, later
+    # than Pipecat waits by default (3 s) before it gives an utterance up as silent.
+    slow = tmp_path / "espeak-ng"
+    slow.write_text(f"#!/bin/sh\nsleep 4\nexec {executable()} \"$@\"\n")
+    slow.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    pcm, errors = await spoken(EspeakTTSService())
+    assert not errors and 1.5 < len(pcm) / 32000 < 6
