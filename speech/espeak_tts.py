@@ -12,12 +12,9 @@ from pipecat.frames.frames import ErrorFrame, Frame
 from pipecat.services.settings import TTSSettings
 from pipecat.services.tts_service import TTSService
 
+from speech.providers import LOCAL_FIRST_AUDIO_TIMEOUT_S
+
 DEFAULT_VOICE = "en-us"
-#: How long Pipecat waits for an utterance's first audio before it gives the utterance up
-#: as silent (its default, 3 s, is for a cloud provider that may never answer). A process
-#: that fails says so (its exit status); one started on a busy machine can be slow to
-#: speak: a loaded 2-core CI machine once took 3.5 s, and the words were lost.
-FIRST_AUDIO_TIMEOUT_S = 15.0
 WAV_HEADER = 44  # espeak-ng --stdout writes a plain 44-byte RIFF header, then PCM16 mono
 
 
@@ -28,7 +25,7 @@ def executable() -> str | None:
 class EspeakTTSService(TTSService):
     def __init__(self, *, voice: str = DEFAULT_VOICE, words_per_minute: int = 165, **kwargs) -> None:
         settings = TTSSettings(model="espeak-ng", voice=voice, language="en-US")
-        kwargs.setdefault("stop_frame_timeout_s", FIRST_AUDIO_TIMEOUT_S)
+        kwargs.setdefault("stop_frame_timeout_s", LOCAL_FIRST_AUDIO_TIMEOUT_S)
         super().__init__(push_start_frame=True, push_stop_frames=True, settings=settings, **kwargs)
         self._voice_name = voice
         self._wpm = words_per_minute

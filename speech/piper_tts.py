@@ -19,7 +19,7 @@ from pipecat.frames.frames import ErrorFrame, Frame
 from pipecat.services.settings import TTSSettings
 from pipecat.services.tts_service import TTSService
 
-from speech.espeak_tts import FIRST_AUDIO_TIMEOUT_S
+from speech.providers import LOCAL_FIRST_AUDIO_TIMEOUT_S
 
 DEFAULT_VOICE = "en_US-joe-medium"
 
@@ -62,7 +62,7 @@ class LocalPiperTTSService(TTSService):
 
     def __init__(self, *, voice: str = DEFAULT_VOICE, **kwargs) -> None:
         settings = TTSSettings(model="piper", voice=voice, language="en-US")
-        kwargs.setdefault("stop_frame_timeout_s", FIRST_AUDIO_TIMEOUT_S)  # a busy machine may be slow to start it
+        kwargs.setdefault("stop_frame_timeout_s", LOCAL_FIRST_AUDIO_TIMEOUT_S)
         super().__init__(push_start_frame=True, push_stop_frames=True, settings=settings, **kwargs)
         self._voice_name = voice
         self._shared: SharedVoice | None = None

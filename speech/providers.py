@@ -32,6 +32,12 @@ PIPECAT_MODULES = {
     "cartesia": "pipecat.services.cartesia.tts",
     "elevenlabs": "pipecat.services.elevenlabs.tts",
 }
+#: How long Pipecat waits for an utterance's first audio from a local voice (espeak-ng,
+#: Piper) before it gives the utterance up as silent. Its default, 3 s, is for a cloud
+#: provider that may never answer; a local voice that fails says so itself, and one
+#: started on a busy machine can be slow to speak: espeak-ng on a loaded 2-core CI
+#: machine once took 3.5 s, and the words were lost.
+LOCAL_FIRST_AUDIO_TIMEOUT_S = 15.0
 
 
 @dataclass(frozen=True)
