@@ -15,7 +15,8 @@ provider that crashes, drops its socket or errors on an utterance would otherwis
 keep the call, losing turns. The utterance in flight at the crash is lost (its text
 lives inside the failed service). What reaches the chain while the next provider
 starts is held, and given to it in order once it has started; a provider that
-errors before it has started is taken out in turn. The last provider of the chain
+errors before it has started is taken out in turn, and one that errors on what was held
+for it, once that has all been given to it. The last provider of the chain
 stays, errors and all: one failed utterance is better than a call that can no longer
 hear or speak.
 """
@@ -82,6 +83,9 @@ class FailoverChain(Pipeline):
         #: The failover under way, and what reached the chain meanwhile.
         self._failover: asyncio.Task[None] | None = None
         self._held: list[tuple[Frame, FrameDirection]] = []
+        #: The new provider's error once it had started, before the failover ended (while
+        #: what was held flushed into it): acted on when it has.
+        self._error_in_flush: ErrorFrame | None = None
         #: Resolved when the provider being started has (None) or has failed (why).
         self._starting: asyncio.Future[str | None] | None = None
         #: The StartFrame has left the chain: a provider taking over later swallows its own.
@@ -135,7 +139,8 @@ class FailoverChain(Pipeline):
             if starting:
                 self._starting.set_result(frame.error)
                 return
-            if self._failover is not None:  # its failover is under way already
+            if self._failover is not None:  # under way: for the one that failed, or kept till it ends
+                self._error_in_flush = self._error_in_flush or frame
                 return
             if self._standby:
                 self._failover = self.create_task(self._fail_over(frame.error), "failover")
@@ -171,6 +176,9 @@ class FailoverChain(Pipeline):
             frame, direction = self._held.pop(0)
             await self._pass(frame, direction)
         self._failover = None
+        error, self._error_in_flush = self._error_in_flush, None
+        if error is not None and error.processor is self._serving:  # it failed too: the next one
+            await self.push_frame(error, FrameDirection.UPSTREAM)
 
     def _install(self, name: str | None, service: FrameProcessor | None) -> FrameProcessor | None:
         """Put ``service`` where the serving provider is (None: frames pass by untouched);

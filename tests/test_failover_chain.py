@@ -47,13 +47,19 @@ class Provider(FrameProcessor):
     """Stands for an STT service (processing as it is given frames, as Pipecat's Deepgram
     does): notes what it is given, passes on only text. ``gate``, if given, holds its
     start until set; ``start_error`` makes it report an error instead of starting,
-    ``setup_error`` its setup fail."""
+    ``setup_error`` its setup fail, ``error_on`` report one on hearing that audio."""
 
     def __init__(
-        self, name: str, gate: asyncio.Event | None = None, start_error: str | None = None, setup_error: str = ""
+        self,
+        name: str,
+        gate: asyncio.Event | None = None,
+        start_error: str | None = None,
+        setup_error: str = "",
+        error_on: str = "",
     ) -> None:
         super().__init__(name=name, enable_direct_mode=True)
         self.gate, self.start_error, self.setup_error = gate, start_error, setup_error
+        self.error_on = error_on
         self.notes = Notes()
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
@@ -71,6 +77,8 @@ class Provider(FrameProcessor):
             notes.cancelled = True
         elif isinstance(frame, InputAudioRawFrame):
             notes.heard.append(frame.audio.decode())
+            if frame.audio.decode() == self.error_on:
+                await self.push_error(f"failed on {self.error_on}")
         elif isinstance(frame, VADUserStartedSpeakingFrame):
             notes.heard.append("vad")
         notes.changed.set()
@@ -194,6 +202,29 @@ async def test_a_standby_is_built_when_the_serving_provider_fails_and_hears_what
     assert chain.serving == "pocketsphinx"
     assert upstream.errors == []  # the switch answered for the error
     assert downstream.starts == 1  # the one taking over started on its own
+
+
+async def test_a_standby_failing_on_what_was_held_for_it_hands_over_in_turn():
+    built: list[str] = []
+    gate = asyncio.Event()
+    first, second, third = Provider("deepgram"), Provider("pocketsphinx", gate=gate, error_on="b1"), Provider("vosk")
+    second_notes, third_notes = second.notes, third.notes
+    reserve = [standby(second, built), standby(third, built)]
+    async with running(first, reserve) as (worker, chain, upstream, downstream, switches):
+        await first.push_error("socket closed")
+        async with asyncio.timeout(5):
+            await second_notes.starting.wait()
+        await worker.queue_frames([audio("b1"), audio("b2")])  # held while it starts
+        gate.set()
+        await third_notes.until(lambda: third_notes.heard == ["start"])
+        await worker.queue_frame(audio("c1"))
+        await third_notes.until(lambda: len(third_notes.heard) == 2)
+
+    assert second_notes.heard == ["start", "b1", "b2"]  # what was held for it, in order
+    assert third_notes.heard == ["start", "c1"]
+    assert switches == [("deepgram", "pocketsphinx", "socket closed"), ("pocketsphinx", "vosk", "failed on b1")]
+    assert chain.serving == "vosk"
+    assert upstream.errors == []
 
 
 async def test_a_standby_that_fails_to_start_is_taken_out_and_the_next_serves():
