@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from pipecat.frames.frames import EndFrame, LLMFullResponseEndFrame, LLMTextFrame, TTSSpeakFrame
+from pipecat.frames.frames import EndFrame, Frame, LLMFullResponseEndFrame, LLMTextFrame, TTSSpeakFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
 from pipecat.processors.frame_processor import FrameProcessor
@@ -105,17 +105,18 @@ class SpeechSession:
 
     async def agent_text(self, text: str) -> None:
         """A streamed chunk of the agent's reply: spoken sentence by sentence as it completes."""
-        if not self._stopped:  # a stopped session's parts are emptied (stop)
-            await self.worker.queue_frame(LLMTextFrame(text))
+        await self._queue(LLMTextFrame(text))
 
     async def agent_done(self) -> None:
         """The reply is complete: speak what is left of it."""
-        if not self._stopped:  # a stopped session's parts are emptied (stop)
-            await self.worker.queue_frame(LLMFullResponseEndFrame())
+        await self._queue(LLMFullResponseEndFrame())
 
     async def say(self, text: str) -> None:
+        await self._queue(TTSSpeakFrame(text))
+
+    async def _queue(self, frame: Frame) -> None:
         if not self._stopped:  # a stopped session's parts are emptied (stop)
-            await self.worker.queue_frame(TTSSpeakFrame(text))
+            await self.worker.queue_frame(frame)
 
     async def play_out(self, timeout_s: float) -> None:
         """Let what the bot has yet to say be spoken and sent, then stop: Pipecat's
