@@ -11,6 +11,7 @@ import uvicorn
 
 from api.app import create_app
 from api.node import Node
+from api.ws_protocol import StampedWebSocketProtocol
 
 
 class _Server(uvicorn.Server):
@@ -43,7 +44,7 @@ class ApiServer:
             lifespan="off",
             log_level="warning",
             access_log=False,  # query strings carry session tokens: never log them
-            ws="websockets-sansio",
+            ws=StampedWebSocketProtocol,  # websockets-sansio, with read times (speech.realtime)
             # Our frames are small JSON and raw PCM: deflate bought nothing and cost
             # both ends CPU on every frame (a tenth of the node's time per turn).
             ws_per_message_deflate=False,

@@ -52,14 +52,16 @@ class DoorInput(BaseInputTransport):
         await super().start(frame)
         await self.set_transport_ready(frame)
 
-    async def feed(self, pcm: bytes) -> None:
-        """Caller audio from the socket: 16-bit little-endian mono PCM at the input rate."""
+    async def feed(self, pcm: bytes, read_at: float | None = None) -> None:
+        """Caller audio from the socket: 16-bit little-endian mono PCM at the input rate,
+        read off it at ``read_at`` (time.monotonic(); now if not known)."""
+        read_at = time.monotonic() if read_at is None else read_at
         self._pending.extend(pcm)
         size = self._frame_bytes
         while len(self._pending) >= size:
             frame = InputAudioRawFrame(audio=bytes(self._pending[:size]), sample_rate=self._rate, num_channels=1)
             del self._pending[:size]
-            realtime.input_arrived(frame)
+            realtime.input_arrived(frame, read_at)  # complete with the bytes read last
             await self.push_audio_frame(frame)
 
     async def push_audio_frame(self, frame: InputAudioRawFrame) -> None:

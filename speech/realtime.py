@@ -1,8 +1,10 @@
 """Is the node keeping up with real time? Counted process-wide, for every session.
 
 - Caller audio is late when the VAD has finished with a frame (a 32 ms window) more
-  than ``LATE_S`` after the frame was complete off the socket: the pipeline is queueing audio, and
-  barge-in and end of turn are heard that much later.
+  than ``LATE_S`` after the frame was complete off the socket (read by the node's
+  WebSocket protocol, api.ws_protocol: the wait for the door's task to take it up
+  counts): the node is queueing audio, and barge-in and end of turn are heard that
+  much later.
 - Bot audio is late when a chunk leaves for the client after it should have: when the
   client, playing as audio arrives, would have less than ``speech.playout.MARGIN_S``
   left to play (speech.playout: the node sends ``LEAD_S`` ahead, so a stall shorter
@@ -42,8 +44,9 @@ class RealtimeCounts:
 COUNTS = RealtimeCounts()
 
 
-def input_arrived(frame: InputAudioRawFrame) -> None:
-    frame.metadata[ARRIVED] = time.monotonic()
+def input_arrived(frame: InputAudioRawFrame, at: float) -> None:
+    """The frame was complete off the socket at ``at`` (time.monotonic())."""
+    frame.metadata[ARRIVED] = at
 
 
 def output_sent(lateness_s: float) -> None:

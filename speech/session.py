@@ -99,9 +99,9 @@ class SpeechSession:
         async with asyncio.timeout(START_TIMEOUT_S):
             await self.transport.output().ready.wait()
 
-    async def feed(self, pcm: bytes) -> None:
+    async def feed(self, pcm: bytes, read_at: float | None = None) -> None:
         if not self._stopped:  # a stopped session's parts are emptied (stop)
-            await self.transport.input().feed(pcm)
+            await self.transport.input().feed(pcm, read_at)
 
     async def agent_text(self, text: str) -> None:
         """A streamed chunk of the agent's reply: spoken sentence by sentence as it completes."""

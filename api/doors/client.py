@@ -33,6 +33,7 @@ from litestar.params import FromPath
 from actors.call_session import CallSession
 from api.deps import NodeDep
 from api.doors.client_audio import AudioRefused, ClientAudio
+from api.ws_protocol import READ_AT
 from bus_contracts import calls as k
 from bus_contracts.ids import new_call_id, new_recording_id
 from bus_contracts.voice_profiles import DEFAULT_PROFILE_ID, get_profile
@@ -136,7 +137,7 @@ async def _serve(socket: WebSocket, pipe_id: str | None, node) -> None:
                 break
             if event.get("bytes") is not None:
                 try:
-                    await audio.feed(event["bytes"])
+                    await audio.feed(event["bytes"], read_at=event.get(READ_AT))
                 except AudioRefused as exc:
                     await send_json({"type": "error", "code": "audio_refused", "message": str(exc)})
                 continue

@@ -178,12 +178,13 @@ class ClientAudio:
         return {"type": "audio.started", "input_sample_rate": in_rate, "output_sample_rate": out_rate,
                 "encoding": "pcm_s16le", "channels": 1}  # fmt: skip
 
-    async def feed(self, pcm: bytes) -> None:
+    async def feed(self, pcm: bytes, read_at: float | None = None) -> None:
+        """Caller audio; ``read_at``: when the node read it off the socket (time.monotonic())."""
         if self.speech is None:
             raise AudioRefused('send {"type": "audio.start"} before audio')
         if len(pcm) % 2:
             raise AudioRefused("audio frames carry whole 16-bit samples")
-        await self.speech.feed(pcm)
+        await self.speech.feed(pcm, read_at)
 
     async def relay(self, frame: dict[str, Any]) -> None:
         """What the call session told the client, spoken where it is the agent talking;
