@@ -14,7 +14,7 @@ STT/TTS run in a second process pinned to core 1 (bench/_audio_callers.py); NATS
    real protocols: their work is not the node's), so the node's core does what it does
    in production: sockets, VAD, barge-in policy, pipeline, call sessions, event log.
    A late frame (speech/realtime.py): caller audio the VAD finished with more than
-   40 ms after it arrived, or bot audio sent when the client, playing as it arrives,
+   40 ms after the node read it off the socket, or bot audio sent when the client, playing as it arrives,
    would have had less than 40 ms left to play (the node sends 120 ms ahead:
    speech/playout.py; the worst figure is how much later than that it left).
    Counted while all N callers are on the line (the window); a step is on time when every
@@ -163,7 +163,6 @@ async def main() -> None:
     parser.add_argument("--turns", type=int, default=20, help="spoken turns in the voice-to-voice run")
     args = parser.parse_args()
     from speech import realtime
-    from speech.vad import loop_batch
 
     ports = [free_port(), free_port()]
     os.environ.update({
@@ -192,21 +191,18 @@ async def main() -> None:
         def capacity(msg: dict) -> None:
             if msg["phase"] == "streaming":  # every caller is live: the step's window opens
                 realtime.COUNTS.reset()
-                batch = loop_batch()
                 began.update(wall=time.monotonic(), cpu=time.process_time(), starting_stall=stalls.take(),
-                             runs=batch.runs, windows=batch.windows, stolen=stolen_s())  # fmt: skip
+                             stolen=stolen_s())  # fmt: skip
                 full_gcs.take()
             elif msg["phase"] == "window closed":  # before anyone hangs up: N sessions throughout
-                counted, batch = realtime.COUNTS, loop_batch()
+                counted = realtime.COUNTS
                 wall = time.monotonic() - began["wall"]
-                runs = batch.runs - began["runs"]
                 rows.append({
                     "sessions": msg["sessions"], "cpu": (time.process_time() - began["cpu"]) / wall,
                     "frames_in": counted.frames_in, "late_in": counted.late_in,
                     "worst_in_ms": 1000 * counted.worst_in_s, "frames_out": counted.frames_out,
                     "late_out": counted.late_out, "worst_out_ms": 1000 * counted.worst_out_s,
                     "stall_ms": stalls.take(), "starting_stall_ms": began["starting_stall"],
-                    "per_run": (batch.windows - began["windows"]) / runs if runs else 0.0,
                     "full_gcs": full_gcs.take(), "stolen_ms": 1000 * (stolen_s() - began["stolen"]),
                 })  # fmt: skip
             else:  # every caller has hung up: their turns, the last ones finished after the window
@@ -227,7 +223,7 @@ async def main() -> None:
         print("2. Capacity: N real-time voice sessions, the node on one core (cloud STT/TTS are fakes elsewhere)")
         print("   sessions  node CPU  caller frames late / all (worst)  bot frames late / all (worst)"
               "  turns answered  reply p50/p95 ms  loop stall ms: starting / window / ending"
-              "  Silero windows a run  full GCs in window (longest ms)  core 0 taken by the host ms")  # fmt: skip
+              "  full GCs in window (longest ms)  core 0 taken by the host ms")  # fmt: skip
         sustained, failed = 0, False  # the most sessions with every step up to it on time
         for r in rows:
             ok = r["late_in"] == 0 and r["late_out"] == 0 and r["answered"] == r["turns"] > 0
@@ -238,7 +234,7 @@ async def main() -> None:
                 f"({r['worst_in_ms']:5.0f} ms)   {r['late_out']:6d} / {r['frames_out']:7d} ({r['worst_out_ms']:5.0f} ms)"
                 f"  {r['answered']:5d}/{r['turns']:<5d}  {pct(r['reply_ms'], 50):6.0f} / {pct(r['reply_ms'], 95):6.0f}"
                 f"     {r['starting_stall_ms']:5.0f} / {r['stall_ms']:4.0f} / {r['ending_stall_ms']:4.0f}"
-                f"  {r['per_run']:5.1f}  {r['full_gcs'][0]:3d} ({r['full_gcs'][1]:3.0f})  {r['stolen_ms']:5.0f}"
+                f"  {r['full_gcs'][0]:3d} ({r['full_gcs'][1]:3.0f})  {r['stolen_ms']:5.0f}"
                 f"  {'ok' if ok else 'LATE'}"
             )
         print(f"   sustained on one core: {sustained} sessions; Silero alone would allow {1 / vad_cpu:.0f}"
