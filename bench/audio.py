@@ -14,9 +14,9 @@ STT/TTS run in a second process pinned to core 1 (bench/_audio_callers.py); NATS
    real protocols: their work is not the node's), so the node's core does what it does
    in production: sockets, VAD, barge-in policy, pipeline, call sessions, event log.
    A late frame (speech/realtime.py): caller audio the VAD finished with more than
-   40 ms after the node read it off the socket, or bot audio sent when the client, playing as it arrives,
-   would have had less than 40 ms left to play (the node sends 120 ms ahead:
-   speech/playout.py; the worst figure is how much later than that it left).
+   40 ms after the node read it off the socket, or bot audio sent when the client,
+   playing as it arrives, would have had less than 40 ms left to play (the node sends
+   120 ms ahead: speech/playout.py; the worst figure is how much later than that it left).
    Counted while all N callers are on the line (the window); a step is on time when every
    frame in it is and every turn is answered; sustained = the most sessions with every
    step up to it on time. The worst stall of the node's event loop is shown for the window

@@ -9,24 +9,9 @@ import asyncio
 import gc
 import weakref
 
-from pipecat.frames.frames import Frame, InputAudioRawFrame
-from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
-
 from speech.collector import COLLECTOR, CallTimeCollector
 from speech.session import SpeechSession
-
-
-class Passes(FrameProcessor):
-    """Stands for a provider: passes on all but the caller's audio."""
-
-    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
-        await super().process_frame(frame, direction)
-        if not isinstance(frame, InputAudioRawFrame):
-            await self.push_frame(frame, direction)
-
-
-async def nothing(*_: object) -> None:
-    return None
+from tests.bare_session import bare_session
 
 
 def processors_of(session: SpeechSession) -> list[weakref.ref]:
@@ -39,10 +24,7 @@ def processors_of(session: SpeechSession) -> list[weakref.ref]:
 
 
 async def test_a_stopped_speech_session_is_freed_by_reference_counting_alone():
-    session = SpeechSession(
-        in_rate=16000, out_rate=16000, send_bytes=nothing, send_json=nothing, on_turn=nothing,
-        on_barge_in=nothing, on_played=lambda _: None, on_tts_audio=lambda: None, stt=Passes(), tts=Passes(),
-    )  # fmt: skip
+    session = bare_session()
     COLLECTOR.session_started()  # another call stays live: no reclaiming pass when this one stops
     try:
         await session.start()

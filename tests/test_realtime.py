@@ -11,23 +11,14 @@ from uvicorn.server import ServerState
 
 from api.ws_protocol import READ_AT, StampedWebSocketProtocol
 from speech import realtime
-from speech.session import SpeechSession
-from tests.test_gc_collector import Passes, nothing
+from tests.bare_session import bare_session, nothing
 
 WINDOW = bytes(1024)  # one 32 ms VAD window at 16 kHz
 
 
-async def started_session() -> SpeechSession:
-    session = SpeechSession(
-        in_rate=16000, out_rate=16000, send_bytes=nothing, send_json=nothing, on_turn=nothing,
-        on_barge_in=nothing, on_played=lambda _: None, on_tts_audio=lambda: None, stt=Passes(), tts=Passes(),
-    )  # fmt: skip
-    await session.start()
-    return session
-
-
 async def test_a_caller_frame_that_waited_after_its_read_is_late_by_that_wait():
-    session = await started_session()
+    session = bare_session()
+    await session.start()
     realtime.COUNTS.reset()
     try:
         await session.feed(WINDOW, time.monotonic())
