@@ -4,6 +4,7 @@ network still speaks, with the local providers, and each skip is on record."""
 from __future__ import annotations
 
 import contextlib
+import importlib.metadata
 import json
 
 from websockets.asyncio.client import connect
@@ -34,6 +35,23 @@ def test_the_providers_that_can_start_here_serve_in_order():
         [providers.Skipped("nonesuch", "unknown provider 'nonesuch'")],
     )
 
+
+
+async def test_deepgram_connects_with_its_headers_made_before_the_call(monkeypatch):
+    # The SDK reads its version from its package's metadata for them at every connect,
+    # on the event loop; the builder (in a thread) makes them once instead.
+    async with FakeDeepgram() as deepgram:
+        env = {"DEEPGRAM_API_KEY": "dg-key", "UNPOD_DEEPGRAM_URL": deepgram.url}
+        service = providers.STT_BUILDERS["deepgram"](ProviderRef(provider="deepgram"), env)
+
+        def read_metadata(name: str) -> str:
+            raise AssertionError(f"{name}'s package metadata read at connect")
+
+        monkeypatch.setattr(importlib.metadata, "version", read_metadata)
+        async with service._client.listen.v1.connect(model="nova-3", encoding="linear16", sample_rate=16000):
+            pass
+    assert deepgram.connections == [(deepgram.connections[0][0], "Token dg-key")]
+    assert deepgram.connections[0][0].startswith("/v1/listen?")
 
 async def test_a_cloud_first_profile_speaks_offline_and_says_so(stack):
     heard: list[str] = []
