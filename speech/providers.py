@@ -119,8 +119,8 @@ def _deepgram(ref: ProviderRef, env: Mapping[str, str]) -> STTService:
 def _headers_made_once(service: STTService) -> None:
     """The Deepgram SDK makes its request headers anew at every connect, on the event
     loop, and reads its own version from the installed package's metadata to do it (a
-    directory scan and a parse: a third of the loop's time starting 50 calls at once,
-    sampled). Made here instead, in the builder's thread, once for the session."""
+    directory scan and a parse: 1.6 ms of the loop a call, sampled with 50 calls starting
+    at once). Made here instead, in the builder's thread, once for the session."""
     wrapper = getattr(getattr(service, "_client", None), "_client_wrapper", None)
     if wrapper is None:  # an SDK that keeps its client elsewhere: it makes them itself
         return
