@@ -74,6 +74,8 @@ class Caller:
         self._last_audio = 0.0
         self._replied: dict | None = None
         self.started = asyncio.Event()
+        #: Whether the caller is saying an utterance now (not on the line in silence).
+        self.speaking = False
 
     async def run(self) -> None:
         async with connect(self.url, max_size=2**22, compression=None) as ws:
@@ -103,7 +105,9 @@ class Caller:
             utterance = self.utterances[turn % len(self.utterances)]
             self._first_audio, self._replied, self._speech_end = None, None, None
             began = clock  # the utterance's first sample is spoken now, its frame sent 20 ms later
+            self.speaking = True
             await send(utterance)
+            self.speaking = False
             self._speech_end = began + voiced_end(utterance)
             # On the line until the reply has been heard out (0.5 s without bot audio
             # after it began), or 8 s: a turn the node lost counts as unanswered.
@@ -174,8 +178,8 @@ async def main() -> None:
         for c in callers:
             c.until = window + step.get("seconds", 3600)
         if "seconds" in step:  # every caller is still on the line: what follows is hanging up
-            await asyncio.sleep(step["seconds"])
-            print(json.dumps({"phase": "window closed", "sessions": n}), flush=True)
+            speaking = await speakers(callers, step["seconds"])
+            print(json.dumps({"phase": "window closed", "sessions": n, "speaking": speaking}), flush=True)
         await asyncio.wait_for(asyncio.gather(*tasks), step.get("seconds", 0) + 600)
         turns = [r for c in callers for r in c.results]
         print(json.dumps({"phase": "done", "sessions": n, "seconds": time.monotonic() - window, "turns": turns}),
@@ -184,6 +188,16 @@ async def main() -> None:
     await runner_task
     for fake in fakes:
         await fake.__aexit__(None, None, None)
+
+
+async def speakers(callers: list[Caller], seconds: float) -> list[int]:
+    """How many of ``callers`` are speaking, every 100 ms for ``seconds``: the node's
+    VAD work follows it (the model is not run on a caller's silence)."""
+    counts, until = [], time.monotonic() + seconds
+    while time.monotonic() < until:
+        counts.append(sum(c.speaking for c in callers))
+        await asyncio.sleep(0.1)
+    return counts
 
 
 if __name__ == "__main__":
