@@ -15,9 +15,9 @@ STT/TTS run in a second process pinned to core 1 (bench/_audio_callers.py); NATS
    in production: sockets, VAD, barge-in policy, pipeline, call sessions, event log.
    The callers begin within 3 s of each other and their turns are alike, so they keep
    roughly in step: the last column shows how many speak at once, which the node's VAD
-   work follows (the model is not run on a quiet caller). At 50: mean 17, most 31,
-   sampled every 100 ms; independent calls speaking a third of the time (binomially)
-   would seldom pass 25, so the peaks here are harsher than a node's usual traffic.
+   work follows (the model is not run on a quiet caller). At 50, in 5 runs: mean 17,
+   most 33-37, sampled every 100 ms; independent calls speaking a third of the time
+   (binomially) would seldom pass 25, so the peaks here are harsher than usual traffic.
    A late frame (speech/realtime.py): caller audio the VAD finished with more than
    40 ms after the node read it off the socket, or bot audio sent when the client,
    playing as it arrives, would have had less than 40 ms left to play (the node sends
